@@ -1,0 +1,28 @@
+-- Triggers and functions, applied by `npm run migrate` after the migrations, every time (this
+-- file is idempotent). They live outside prisma/migrations because the WebAssembly schema engine
+-- splits migration scripts at every semicolon, which breaks function bodies.
+
+-- The timeline is append-only: nobody rewrites what happened.
+CREATE OR REPLACE FUNCTION sync_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'sync_events is append-only: the timeline is never rewritten';
+END
+$$;
+DROP TRIGGER IF EXISTS sync_events_append_only ON "sync_events";
+CREATE TRIGGER sync_events_append_only BEFORE UPDATE OR DELETE ON "sync_events"
+  FOR EACH ROW EXECUTE FUNCTION sync_events_append_only();
+
+-- Wake the outbox dispatchers (LISTEN trs_sync_dispatch) when work appears or changes state.
+-- NOTIFY is delivered at commit and folded within a transaction, so this costs one message.
+CREATE OR REPLACE FUNCTION trs_sync_notify_dispatch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('trs_sync_dispatch', TG_TABLE_NAME);
+  RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS sync_tasks_notify ON "sync_tasks";
+CREATE TRIGGER sync_tasks_notify AFTER INSERT OR UPDATE OF state, available_at ON "sync_tasks"
+  FOR EACH STATEMENT EXECUTE FUNCTION trs_sync_notify_dispatch();
+DROP TRIGGER IF EXISTS alerts_notify ON "alerts";
+CREATE TRIGGER alerts_notify AFTER INSERT OR UPDATE OF state ON "alerts"
+  FOR EACH STATEMENT EXECUTE FUNCTION trs_sync_notify_dispatch();

@@ -1,0 +1,99 @@
+/**
+ * Support commands: `npm run cli -- COMMAND`. Run `npm run cli -- help` for the list.
+ */
+import { randomBytes, scryptSync } from "node:crypto";
+import { loadConfigOrExit } from "./config.js";
+import { createDeps } from "./deps.js";
+import { parseDuration } from "./duration.js";
+import { errorClasses } from "./jobs/classify.js";
+import { restartTrnPolling, resubmitForTrn, retryTask, SupportActionError } from "./trainees/support-actions.js";
+
+const usage = `usage: npm run cli -- COMMAND
+  error-classes                 the table of error classes, with their remediation
+  poll-trn SLUG [--for 4d]      restart polling for a trainee's TRN with a new deadline
+  resubmit-trn SLUG             open a new TRN request for a trainee (new request id and deadline)
+  retry TASK_ID                 retry a failed job (and the failed jobs before it for that trainee)
+  hash-password [PASSWORD]      print a hash for DASHBOARD_USERS (reads stdin when no argument)`;
+
+function option(args: string[], name: string): string | undefined {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+export function hashPassword(password: string): string {
+  const salt = randomBytes(16).toString("base64url");
+  return `scrypt$${salt}$${scryptSync(password, salt, 32).toString("base64url")}`;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8").trim();
+}
+
+async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  switch (command) {
+    case "error-classes": {
+      for (const c of errorClasses) {
+        console.log(`${c.name}  [${c.kind}]  ${c.title}\n    ${c.remediation}\n`);
+      }
+      return 0;
+    }
+    case "hash-password": {
+      const password = rest[0] ?? (await readStdin());
+      if (!password) {
+        console.error("hash-password: give a password as argument or on stdin");
+        return 2;
+      }
+      console.log(hashPassword(password));
+      return 0;
+    }
+    case "poll-trn":
+    case "resubmit-trn":
+    case "retry": {
+      const target = rest[0];
+      if (!target) {
+        console.error(usage);
+        return 2;
+      }
+      const deps = createDeps(loadConfigOrExit());
+      const actor = `cli:${process.env.USER ?? "unknown"}`;
+      try {
+        if (command === "poll-trn") {
+          const forMs = parseDuration(option(rest, "--for") ?? "4d");
+          if (forMs === null) {
+            console.error("--for takes a duration such as 4d or 36h");
+            return 2;
+          }
+          const result = await restartTrnPolling({ db: deps.prisma, slug: target, forMs, now: deps.now(), actor });
+          console.log(`polling request ${result.requestId} until ${result.deadlineAt.toISOString()}`);
+        } else if (command === "resubmit-trn") {
+          const result = await resubmitForTrn({ db: deps.prisma, slug: target, now: deps.now(), trnPoll: deps.config.trnPoll, actor });
+          console.log(`new TRN request ${result.requestId}, deadline ${result.deadlineAt.toISOString()}`);
+        } else {
+          if (!/^\d+$/.test(target)) {
+            console.error("retry takes a task id (a number)");
+            return 2;
+          }
+          const tasks = await retryTask({ db: deps.prisma, taskId: BigInt(target), now: deps.now(), actor });
+          console.log(`will run again, in this order: ${tasks.map((t) => `${t.kind} #${t.id}`).join(", ")}`);
+        }
+        return 0;
+      } catch (error) {
+        if (error instanceof SupportActionError) {
+          console.error(error.message);
+          return 1;
+        }
+        throw error;
+      } finally {
+        await deps.close();
+      }
+    }
+    default:
+      console.log(usage);
+      return command === undefined || command === "help" ? 0 : 2;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

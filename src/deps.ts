@@ -1,0 +1,83 @@
+/**
+ * Everything a process needs, built once in main and passed down: never imported as singletons,
+ * so tests build their own with a test configuration.
+ */
+import { Redis, type RedisOptions } from "ioredis";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from "./generated/prisma/client.js";
+import type { Config } from "./config.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createTeacherRecordsClient } from "./clients/create-client.js";
+import type { TeacherRecordsClient } from "./clients/teacher-records.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+
+export type Db = PrismaClient;
+
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  prisma: Db;
+  /** for Queue instances and commands; fails fast while Redis is down (no offline queue) */
+  redis: Redis;
+  /** opens a new connection, e.g. for a Worker's blocking commands */
+  newRedis(purpose: "worker" | "events"): Redis;
+  api: TeacherRecordsClient;
+  metrics: Metrics;
+  /** the clock: tests move it */
+  now(): Date;
+  close(): Promise<void>;
+}
+
+export function redisOptions(purpose: "queue" | "worker" | "events"): RedisOptions {
+  return {
+    // BullMQ requires null for blocking connections; Queue commands fail fast instead of queueing
+    // while Redis is down, so the outbox dispatcher knows to keep rows in Postgres.
+    maxRetriesPerRequest: purpose === "queue" ? 1 : null,
+    enableOfflineQueue: purpose !== "queue",
+    retryStrategy: (times) => Math.min(times * 200, 5_000),
+    lazyConnect: false,
+  };
+}
+
+export function createPrisma(config: Config, poolSize: number): Db {
+  const adapter = new PrismaPg({ connectionString: config.databaseUrl, max: poolSize });
+  return new PrismaClient({ adapter });
+}
+
+export function createDeps(config: Config, overrides: Partial<Pick<Deps, "now" | "api" | "logger">> = {}): Deps {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  // Each running job holds one connection for its API call (the per-trainee advisory lock), plus headroom.
+  const prisma = createPrisma(config, config.workerConcurrency + 10);
+  const opened: Redis[] = [];
+  const newRedis = (purpose: "queue" | "worker" | "events") => {
+    const connection = new Redis(config.redisUrl, redisOptions(purpose));
+    connection.on("error", (error) => logger.debug({ err: error.message, purpose }, "redis connection error"));
+    opened.push(connection);
+    return connection;
+  };
+  const metrics = createMetrics();
+  const api =
+    overrides.api ??
+    createTeacherRecordsClient({
+      kind: config.api.kind,
+      baseUrl: config.api.baseUrl,
+      apiKey: config.api.apiKey,
+      version: config.api.version,
+      timeoutMs: config.api.timeoutMs,
+      observe: (sample) => metrics.observeApiRequest(sample),
+    });
+  return {
+    config,
+    logger,
+    prisma,
+    redis: newRedis("queue"),
+    newRedis: (purpose) => newRedis(purpose),
+    api,
+    metrics,
+    now: overrides.now ?? (() => new Date()),
+    async close() {
+      await Promise.allSettled(opened.map((c) => c.quit().catch(() => c.disconnect())));
+      await prisma.$disconnect();
+    },
+  };
+}

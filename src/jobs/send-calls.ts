@@ -1,0 +1,57 @@
+/**
+ * Sends planned calls for update, withdraw and award, skipping every call whose payload equals
+ * what the API last accepted for that trainee and endpoint (a hash kept in sent_payloads), so a
+ * repeated or coalesced job sends nothing new and says so on the timeline.
+ */
+import type { CallResult, PlannedCall, SyncOperation } from "../clients/teacher-records.js";
+import { hashOf } from "../trainees/records.js";
+import { classify } from "./classify.js";
+import type { SyncContext } from "./job.js";
+
+export interface SendReport {
+  sent: { call: PlannedCall; result: CallResult }[];
+  skipped: PlannedCall[];
+  /** calls the API refused with an ignorable error (counts as accepted) */
+  ignored: { call: PlannedCall; errorClass: string }[];
+}
+
+export async function sendCalls(ctx: SyncContext, operation: SyncOperation, calls: PlannedCall[]): Promise<SendReport> {
+  const { deps, trainee } = ctx;
+  const report: SendReport = { sent: [], skipped: [], ignored: [] };
+  for (const call of calls) {
+    const hash = hashOf({ method: call.method, path: call.path, body: call.body });
+    const previous = await deps.prisma.sentPayload.findUnique({
+      where: { traineeId_endpoint: { traineeId: trainee.id, endpoint: call.endpoint } },
+    });
+    if (previous?.hash === hash) {
+      report.skipped.push(call);
+      continue;
+    }
+    try {
+      const result = await deps.api.send(call);
+      report.sent.push({ call, result });
+      await ctx.event({ kind: `${operation}_sent`, outcome: "success", httpStatus: result.status, message: `${call.method} ${call.endpoint} accepted`, details: { endpoint: call.endpoint } });
+    } catch (error) {
+      const classified = classify(error);
+      if (classified.errorClass.kind !== "ignorable") throw error;
+      report.ignored.push({ call, errorClass: classified.errorClass.name });
+      await ctx.event({
+        kind: `${operation}_ignored`,
+        outcome: "skipped",
+        errorClass: classified.errorClass.name,
+        httpStatus: classified.httpStatus,
+        errorCode: classified.errorCode,
+        message: `${call.method} ${call.endpoint}: ${classified.errorClass.title} (counts as accepted)`,
+      });
+    }
+    await deps.prisma.sentPayload.upsert({
+      where: { traineeId_endpoint: { traineeId: trainee.id, endpoint: call.endpoint } },
+      create: { traineeId: trainee.id, endpoint: call.endpoint, hash, acceptedAt: ctx.now },
+      update: { hash, acceptedAt: ctx.now },
+    });
+  }
+  if (report.skipped.length === calls.length) {
+    await ctx.event({ kind: `${operation}_skipped`, outcome: "skipped", message: "already in sync: the API holds exactly this data, nothing sent" });
+  }
+  return report;
+}

@@ -1,0 +1,20 @@
+/** The `web` process: the upstream API, the support dashboard, health and metrics. */
+import { createServer } from "node:http";
+import { loadConfigOrExit } from "./config.js";
+import { createDeps } from "./deps.js";
+import { createQueues } from "./jobs/queues.js";
+import { createApp } from "./web/app.js";
+import { onShutdown } from "./shutdown.js";
+
+const config = loadConfigOrExit();
+const deps = createDeps(config);
+const queues = createQueues(deps.redis, config.redisPrefix);
+if (!config.apiTokens.length) deps.logger.warn("API_TOKENS is empty: the upstream API refuses every request");
+const server = createServer(createApp(deps, queues));
+server.listen(config.port, () => deps.logger.info({ port: config.port }, "web listening"));
+
+onShutdown(deps.logger, async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await queues.close();
+  await deps.close();
+});

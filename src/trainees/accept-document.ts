@@ -1,0 +1,120 @@
+/**
+ * Accepting a trainee document from upstream (PUT /api/v1/trainees/{slug}): stage, check, then
+ * apply. The trainee row, a timeline event and the outbox rows for the work the change implies are
+ * written in one transaction, or nothing is.
+ */
+import type { Db } from "../deps.js";
+import { Prisma, type Trainee } from "../generated/prisma/client.js";
+import type { TraineeDocument, TraineeStateName } from "./document.js";
+import { decideState, syncWorkFor } from "./state-machine.js";
+import { changedFields, documentComparable, documentHash, rowFields, storedFields } from "./records.js";
+import { recordEvent } from "./events.js";
+import { enqueueSyncTask } from "./outbox.js";
+import { activeTrnRequest, openTrnRequest } from "./trn-requests.js";
+import type { TrnPollConfig } from "./trn-schedule.js";
+
+export type AcceptResult =
+  | { status: 200 | 201; trainee: Trainee; changed: boolean; work: string[] }
+  | { status: 409; body: { error: string; allowedTransitions?: TraineeStateName[] } };
+
+export interface AcceptOptions {
+  prisma: Db;
+  doc: TraineeDocument;
+  now: Date;
+  trnPoll: TrnPollConfig;
+  updateDebounceMs: number;
+}
+
+class Conflict extends Error {
+  constructor(readonly body: { error: string; allowedTransitions?: TraineeStateName[] }) {
+    super(body.error);
+  }
+}
+
+export async function acceptTraineeDocument(options: AcceptOptions): Promise<AcceptResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await options.prisma.$transaction((tx) => acceptInTransaction(tx, options), { timeout: 15_000 });
+    } catch (error) {
+      if (error instanceof Conflict) return { status: 409, body: error.body };
+      // Two PUTs creating the same slug at once: the loser retries and finds the row.
+      if (attempt < 3 && isUniqueViolation(error, "slug")) continue;
+      if (isUniqueViolation(error, "trn")) {
+        return { status: 409, body: { error: "this trn belongs to another trainee" } };
+      }
+      throw error;
+    }
+  }
+}
+
+function isUniqueViolation(error: unknown, field: string): boolean {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== "P2002") return false;
+  return JSON.stringify(error.meta ?? {}).includes(field);
+}
+
+async function acceptInTransaction(tx: Prisma.TransactionClient, options: AcceptOptions): Promise<AcceptResult> {
+  const { doc, now } = options;
+  // Lock the row: concurrent PUTs of one trainee, and the jobs that move its state, take turns.
+  const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM trainees WHERE slug = ${doc.slug} FOR UPDATE`;
+  const existing = locked[0] ? await tx.trainee.findUnique({ where: { id: locked[0].id } }) : null;
+  const hash = documentHash(doc);
+  if (existing && existing.documentHash === hash) {
+    return { status: 200, trainee: existing, changed: false, work: [] };
+  }
+  if (existing?.trn && doc.trn && existing.trn !== doc.trn) {
+    throw new Conflict({ error: `trn ${doc.trn} differs from the stored trn; ask support to correct the record` });
+  }
+  const trn = existing?.trn ?? doc.trn ?? null; // null never clears a stored TRN
+  const decision = decideState({ current: existing?.state ?? null, requested: doc.state, hasTrn: trn !== null });
+  if (!decision.ok) throw new Conflict({ error: decision.reason, allowedTransitions: decision.allowedTransitions });
+  const state = decision.state;
+  const entered = (s: TraineeStateName) => state === s && existing?.state !== s;
+
+  const fields = rowFields(doc);
+  const changed = existing ? changedFields(storedFields(existing), documentComparable(doc)) : [];
+  const timestamps = {
+    ...(entered("submitted_for_trn") ? { submittedForTrnAt: now } : {}),
+    ...(entered("recommended_for_award") ? { recommendedForAwardAt: now } : {}),
+    ...(trn && !existing?.trn ? { trnReceivedAt: now } : {}),
+  };
+  const trainee = existing
+    ? await tx.trainee.update({ where: { id: existing.id }, data: { ...fields, state, trn, documentHash: hash, ...timestamps } })
+    : await tx.trainee.create({ data: { slug: doc.slug, ...fields, state, trn, documentHash: hash, ...timestamps } });
+
+  const work = syncWorkFor({
+    before: existing ? { state: existing.state, trn: existing.trn } : null,
+    after: { state, trn },
+    fieldsChanged: changed.length > 0,
+  });
+  const created: string[] = [];
+  for (const kind of work) {
+    if (kind === "register_for_trn") {
+      // One active TRN request per trainee: a reinstated trainee whose request is still pending keeps it.
+      if (await activeTrnRequest(tx, trainee.id)) continue;
+      const request = await openTrnRequest(tx, { traineeId: trainee.id, submittedAt: now, config: options.trnPoll });
+      await enqueueSyncTask(tx, { traineeId: trainee.id, kind, now, trnRequestId: request.id });
+      created.push(kind);
+      continue;
+    }
+    const delayMs = kind === "update_trainee" ? options.updateDebounceMs : 0;
+    const result = await enqueueSyncTask(tx, { traineeId: trainee.id, kind, now, delayMs });
+    if (result.created) created.push(kind);
+  }
+
+  await recordEvent(tx, {
+    traineeId: trainee.id,
+    kind: existing ? "trainee_changed" : "trainee_created",
+    outcome: "info",
+    message: describeChange(existing?.state ?? null, state, changed, work),
+    details: { fromState: existing?.state ?? null, toState: state, changedFields: changed, work },
+    at: now,
+  });
+  return { status: existing ? 200 : 201, trainee, changed: true, work: created };
+}
+
+function describeChange(from: TraineeStateName | null, to: TraineeStateName, changed: string[], work: string[]): string {
+  const parts = [from === null ? `created as ${to}` : from !== to ? `${from} → ${to}` : "details changed"];
+  if (changed.length) parts.push(`fields: ${changed.join(", ")}`);
+  parts.push(work.length ? `sync: ${work.join(", ")}` : "nothing to sync");
+  return parts.join("; ");
+}

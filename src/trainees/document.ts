@@ -1,0 +1,108 @@
+/**
+ * The trainee document the upstream application sends (CONTRACT.md §4), validated at the boundary.
+ * Everything inside trs-sync works on the parsed type.
+ */
+import { z } from "zod";
+
+export const traineeStates = [
+  "draft",
+  "submitted_for_trn",
+  "trn_received",
+  "recommended_for_award",
+  "withdrawn",
+  "deferred",
+  "awarded",
+] as const;
+export type TraineeStateName = (typeof traineeStates)[number];
+
+/** Route keys of Register (reference/register-trainee-teachers.md §7.3). */
+export const trainingRoutes = [
+  "assessment_only",
+  "early_years_assessment_only",
+  "early_years_postgrad",
+  "early_years_salaried",
+  "early_years_undergrad",
+  "hpitt_postgrad",
+  "iqts",
+  "opt_in_undergrad",
+  "pg_teaching_apprenticeship",
+  "provider_led_postgrad",
+  "provider_led_undergrad",
+  "school_direct_salaried",
+  "school_direct_tuition_fee",
+  "teach_first",
+  "teacher_degree_apprenticeship",
+] as const;
+export type TrainingRoute = (typeof trainingRoutes)[number];
+
+export const sexes = ["male", "female", "other", "prefer_not_to_say", "sex_not_provided"] as const;
+
+/** A calendar date `YYYY-MM-DD` that exists (no 2025-02-30). */
+export const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
+  .refine((text) => {
+    const date = new Date(`${text}T00:00:00Z`);
+    return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
+  }, "must be a real calendar date");
+
+const name = z.string().trim().min(1, "is required").max(100, "must be at most 100 characters");
+const optionalText = (max: number) => z.string().trim().max(max, `must be at most ${max} characters`).nullish();
+
+export const slugPattern = /^[A-Za-z0-9_-]{1,100}$/;
+
+export const traineeDocumentSchema = z
+  .object({
+    slug: z.string().regex(slugPattern, "must be 1-100 letters, digits, - or _"),
+    firstNames: name,
+    middleNames: z.string().trim().max(100, "must be at most 100 characters").nullish(),
+    lastName: name,
+    dateOfBirth: isoDate,
+    sex: z.enum(sexes).nullish(),
+    email: z.string().trim().email("must be an email address").max(100).nullish(),
+    trainingRoute: z.enum(trainingRoutes).nullish(),
+    providerUkprn: z.string().regex(/^\d{8}$/, "must be 8 digits").nullish(),
+    providerName: optionalText(200),
+    ittStartDate: isoDate.nullish(),
+    ittEndDate: isoDate.nullish(),
+    traineeStartDate: isoDate.nullish(),
+    studyMode: z.enum(["full_time", "part_time"]).nullish(),
+    courseSubjects: z.array(z.string().regex(/^\d{6}$/, "must be a 6-digit HESA subject code")).max(3, "at most 3 subjects").default([]),
+    courseMinAge: z.number().int().min(0).max(19).nullish(),
+    courseMaxAge: z.number().int().min(0).max(19).nullish(),
+    ittQualificationAim: optionalText(100),
+    state: z.enum(traineeStates),
+    outcomeDate: isoDate.nullish(),
+    withdrawDate: isoDate.nullish(),
+    trn: z.string().regex(/^\d{7}$/, "must be 7 digits").nullish(),
+  })
+  .strict()
+  .superRefine((doc, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+    if (doc.state === "recommended_for_award" && !doc.outcomeDate) issue("outcomeDate", "is required with recommended_for_award");
+    if (doc.state === "withdrawn" && !doc.withdrawDate) issue("withdrawDate", "is required with withdrawn");
+    if (doc.courseMinAge != null && doc.courseMaxAge != null && doc.courseMaxAge <= doc.courseMinAge) {
+      issue("courseMaxAge", "must be greater than courseMinAge");
+    }
+    if (doc.ittStartDate && doc.ittEndDate && doc.ittEndDate <= doc.ittStartDate) issue("ittEndDate", "must be after ittStartDate");
+    if (doc.dateOfBirth < "1940-01-01") issue("dateOfBirth", "must be on or after 1940-01-01");
+    // Everything past draft is sent to the teacher records API, which needs these (trs-api.md §3c).
+    if (doc.state !== "draft") {
+      if (!doc.trainingRoute) issue("trainingRoute", "is required once the trainee is submitted");
+      if (!doc.providerUkprn) issue("providerUkprn", "is required once the trainee is submitted");
+      if (!doc.ittStartDate && !doc.traineeStartDate) issue("ittStartDate", "ittStartDate or traineeStartDate is required once the trainee is submitted");
+    }
+  });
+
+export type TraineeDocument = z.infer<typeof traineeDocumentSchema>;
+
+/** zod issues as `{field: [messages]}` (CONTRACT.md §4, 400 body). */
+export function fieldErrors(error: z.ZodError): Record<string, string[]> {
+  const errors: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    const key = issue.path.length ? issue.path.join(".") : "document";
+    const message = issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : issue.message;
+    (errors[key] ??= []).push(message);
+  }
+  return errors;
+}

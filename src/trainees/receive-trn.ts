@@ -1,0 +1,70 @@
+/**
+ * Storing a TRN the API allocated: the trainee gets it (and moves to trn_received if it was
+ * waiting for it), the TRN request closes, and an update is queued so that TRS learns the training
+ * details. Work that was waiting for the TRN is behind the TRN request in the trainee's line and
+ * is released as soon as the poll task completes.
+ */
+import type { Deps } from "../deps.js";
+import { Prisma, type TrnRequest } from "../generated/prisma/client.js";
+import { recordEvent } from "./events.js";
+import { enqueueSyncTask } from "./outbox.js";
+
+import { SyncError } from "../jobs/classify.js";
+
+const trnConflict = (message: string) => new SyncError("trn_conflict", message);
+
+export async function storeTrn(options: {
+  deps: Deps;
+  traineeId: string;
+  request: TrnRequest;
+  trn: string;
+  response: unknown;
+  jobName: string;
+  jobId: string;
+  taskId: bigint;
+}): Promise<void> {
+  const { deps, traineeId, request, trn } = options;
+  const now = deps.now();
+  try {
+    await deps.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM trainees WHERE id = ${traineeId}::uuid FOR UPDATE`;
+      const trainee = await tx.trainee.findUniqueOrThrow({ where: { id: traineeId } });
+      if (trainee.trn && trainee.trn !== trn) {
+        throw trnConflict(`TRS allocated ${trn} but the trainee already has ${trainee.trn}`);
+      }
+      // A deferred or withdrawn trainee keeps their state; only one waiting for the TRN moves on.
+      const state = trainee.state === "submitted_for_trn" ? "trn_received" : trainee.state;
+      await tx.trainee.update({
+        where: { id: traineeId },
+        data: { trn, state, ...(trainee.trn ? {} : { trnReceivedAt: now }) },
+      });
+      await tx.trnRequest.update({
+        where: { id: request.id },
+        data: { state: "received", trn, activeTraineeId: null, lastResponse: toJson(options.response), nextPollAt: null },
+      });
+      await recordEvent(tx, {
+        traineeId,
+        kind: "trn_received",
+        outcome: "success",
+        message: `TRN ${trn} received for request ${request.requestId}`,
+        jobName: options.jobName,
+        jobId: options.jobId,
+        taskId: options.taskId,
+        details: { requestId: request.requestId, trn, fromState: trainee.state, toState: state },
+        at: now,
+      });
+      if (!trainee.trn && state !== "withdrawn" && state !== "awarded" && state !== "draft") {
+        await enqueueSyncTask(tx, { traineeId, kind: "update_trainee", now });
+      }
+    });
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
+      throw trnConflict(`TRS allocated ${trn}, which another trainee already has`);
+    }
+    throw error;
+  }
+}
+
+export function toJson(value: unknown): Prisma.InputJsonValue {
+  return (value === undefined || value === null ? {} : JSON.parse(JSON.stringify(value))) as Prisma.InputJsonValue;
+}

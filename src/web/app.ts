@@ -1,0 +1,31 @@
+/**
+ * The `web` process's Express app: the upstream API, health and metrics (and, later, the support
+ * dashboard with Bull Board inside it).
+ */
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Deps } from "../deps.js";
+import { upstreamApi } from "./upstream-api.js";
+import { healthRoutes } from "./health.js";
+import type { Queues } from "../jobs/queues.js";
+
+export function createApp(deps: Deps, queues: Queues) {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", true);
+  app.use(healthRoutes(deps, queues));
+  app.use("/api/v1", upstreamApi(deps));
+  app.use((_req, res) => {
+    res.status(404).json({ error: "not found" });
+  });
+  // Never a stack trace to the client; the log has the detail (without personal data).
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = (error as { status?: number; type?: string }).type === "entity.parse.failed" ? 400 : (error as { status?: number }).status;
+    if (status && status >= 400 && status < 500) {
+      res.status(status).json({ errors: { body: [status === 413 ? "is too large" : "is not valid JSON"] } });
+      return;
+    }
+    deps.logger.error({ err: (error as Error)?.message, path: req.path, method: req.method }, "request failed");
+    res.status(500).json({ error: "internal error" });
+  });
+  return app;
+}

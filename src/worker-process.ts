@@ -1,0 +1,26 @@
+/** Everything the worker process runs, started and stopped together (also used by the demo and tests). */
+import type { Deps } from "./deps.js";
+import type { Queues } from "./jobs/queues.js";
+import { startDispatcher } from "./jobs/dispatcher.js";
+import { startReconciler } from "./jobs/reconciler.js";
+import { startWorkers } from "./jobs/workers.js";
+import { apiMetricsKey } from "./web/health.js";
+
+export async function startWorkerProcess(deps: Deps, queues: Queues) {
+  const workers = startWorkers(deps);
+  const dispatcher = await startDispatcher(deps, queues);
+  const reconciler = startReconciler(deps);
+  const metricsTimer = setInterval(() => void deps.metrics.flush(deps.redis, apiMetricsKey(deps.config.redisPrefix)), 5_000);
+  return {
+    workers,
+    dispatcher,
+    async stop() {
+      clearInterval(metricsTimer);
+      await reconciler.stop();
+      await dispatcher.stop();
+      // Stops fetching; waits for jobs in flight (their lock is released if we are killed first).
+      await workers.close();
+      await deps.metrics.flush(deps.redis, apiMetricsKey(deps.config.redisPrefix));
+    },
+  };
+}

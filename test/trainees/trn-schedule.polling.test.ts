@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { monthInEngland, nextPollAt, pollDelay, trnDeadline } from "../../src/trainees/trn-schedule.js";
+
+const config = { firstDelayMs: 60_000, maxIntervalMs: 3_600_000, timeoutMs: 4 * 86_400_000, octoberTimeoutMs: 10 * 86_400_000 };
+
+describe("TRN polling schedule", () => {
+  it("starts at the first delay and doubles up to the maximum interval", () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8].map((n) => pollDelay(n, config) / 60_000)).toEqual([1, 2, 4, 8, 16, 32, 60, 60, 60]);
+  });
+
+  it("gives 4 days, and 10 days for trainees submitted in October (England's calendar)", () => {
+    expect(trnDeadline(new Date("2026-09-30T12:00:00Z"), config).toISOString()).toBe("2026-10-04T12:00:00.000Z");
+    expect(trnDeadline(new Date("2026-10-15T12:00:00Z"), config).toISOString()).toBe("2026-10-25T12:00:00.000Z");
+    // 23:30 UTC on 30 September is already 1 October in London (BST)
+    expect(monthInEngland(new Date("2026-09-30T23:30:00Z"))).toBe(10);
+    expect(monthInEngland(new Date("2026-10-31T23:30:00Z"))).toBe(10); // GMT again: still 31 October
+  });
+
+  it("never schedules a poll past the deadline", () => {
+    const now = new Date("2026-01-01T00:00:00Z");
+    const deadlineAt = new Date("2026-01-01T00:10:00Z");
+    expect(nextPollAt({ pollsDone: 6, now, deadlineAt, config }).toISOString()).toBe("2026-01-01T00:10:00.000Z");
+    expect(nextPollAt({ pollsDone: 0, now, deadlineAt, config }).toISOString()).toBe("2026-01-01T00:01:00.000Z");
+  });
+});
