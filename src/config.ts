@@ -54,6 +54,8 @@ export const envSchema = z
     UPDATE_DEBOUNCE: duration("UPDATE_DEBOUNCE").prefault("5s"),
     /** first retry delay of a failed job (doubles per attempt); unset: each job's own (30s sync, 10s alerts) */
     JOB_RETRY_BASE_DELAY: optional(duration("JOB_RETRY_BASE_DELAY")),
+    /** a job whose worker stops renewing its lock this long (a killed worker) runs again elsewhere */
+    JOB_LOCK_DURATION: duration("JOB_LOCK_DURATION").prefault("30s"),
     /** jobs of the teacher-records queue run at once in one worker process */
     WORKER_CONCURRENCY: z.coerce.number().int().positive().max(200).default(10),
     /** how often the reconciler compares Postgres with Redis */
@@ -111,6 +113,7 @@ export interface Config {
   trnPoll: { firstDelayMs: number; maxIntervalMs: number; timeoutMs: number; octoberTimeoutMs: number };
   updateDebounceMs: number;
   retryBaseDelayMs: number | undefined;
+  jobLockDurationMs: number;
   workerConcurrency: number;
   reconcileIntervalMs: number;
   slackWebhookUrl: string | undefined;
@@ -167,6 +170,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     updateDebounceMs: env.UPDATE_DEBOUNCE,
     retryBaseDelayMs: env.JOB_RETRY_BASE_DELAY,
+    jobLockDurationMs: env.JOB_LOCK_DURATION,
     workerConcurrency: env.WORKER_CONCURRENCY,
     reconcileIntervalMs: env.RECONCILE_INTERVAL,
     slackWebhookUrl: env.SLACK_WEBHOOK_URL,

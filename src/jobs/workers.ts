@@ -30,6 +30,10 @@ export function startWorkers(deps: Deps): Workers {
     connection: deps.newRedis("worker"),
     prefix,
     concurrency: deps.config.workerConcurrency,
+    // A killed worker's jobs are taken up again by another once their lock expires.
+    lockDuration: deps.config.jobLockDurationMs,
+    stalledInterval: deps.config.jobLockDurationMs,
+    maxStalledCount: 3,
     // TRS allows 1000 requests a minute per client; this ceiling holds across all our workers.
     limiter: { max: deps.config.api.ratePerMinute, duration: 60_000 },
     settings: {
