@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the local PostgreSQL cluster and Redis when they do not answer on 127.0.0.1 (this
-# machine's Debian packages). Used by CI and by `npm test`; the demo has its own fallbacks.
+# machine's Debian packages), and installs Debian's chromium for the browser tests. Used by CI and by `npm test`; the demo has its own fallbacks.
 set -uo pipefail
 
 pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
@@ -24,5 +24,11 @@ if ! redis_up; then
     for _ in $(seq 1 30); do redis_up && break; sleep 1; done
   fi
   redis_up || echo "ensure-services: Redis is not answering on 127.0.0.1:6379"
+fi
+# The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "ensure-services: installing Debian's chromium for the browser tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ||
+    echo "ensure-services: could not install chromium; the browser test will say how"
 fi
 exit 0

@@ -1,11 +1,11 @@
 /**
  * Support commands: `npm run cli -- COMMAND`. Run `npm run cli -- help` for the list.
  */
-import { randomBytes, scryptSync } from "node:crypto";
 import { loadConfigOrExit } from "./config.js";
 import { createDeps } from "./deps.js";
 import { parseDuration } from "./duration.js";
 import { errorClasses } from "./jobs/classify.js";
+import { hashPassword } from "./dashboard/auth.js";
 import { restartTrnPolling, resubmitForTrn, retryTask, SupportActionError } from "./trainees/support-actions.js";
 
 const usage = `usage: npm run cli -- COMMAND
@@ -18,11 +18,6 @@ const usage = `usage: npm run cli -- COMMAND
 function option(args: string[], name: string): string | undefined {
   const index = args.indexOf(name);
   return index >= 0 ? args[index + 1] : undefined;
-}
-
-export function hashPassword(password: string): string {
-  const salt = randomBytes(16).toString("base64url");
-  return `scrypt$${salt}$${scryptSync(password, salt, 32).toString("base64url")}`;
 }
 
 async function readStdin(): Promise<string> {

@@ -7,6 +7,7 @@ import type { Deps } from "../deps.js";
 import { upstreamApi } from "./upstream-api.js";
 import { healthRoutes } from "./health.js";
 import type { Queues } from "../jobs/queues.js";
+import { dashboardRouter } from "../dashboard/router.js";
 
 export function createApp(deps: Deps, queues: Queues) {
   const app = express();
@@ -14,6 +15,7 @@ export function createApp(deps: Deps, queues: Queues) {
   app.set("trust proxy", true);
   app.use(healthRoutes(deps, queues));
   app.use("/api/v1", upstreamApi(deps));
+  app.use("/admin", dashboardRouter(deps, queues));
   app.use((_req, res) => {
     res.status(404).json({ error: "not found" });
   });

@@ -134,4 +134,47 @@ describe("register-for-trn and poll-trn", () => {
     const t = await harness.trainee(doc.slug);
     expect(t.sync.failed.map((f) => f.errorClass)).toEqual(["trn_request_timed_out"]);
   });
+
+  it("records TRS not knowing the request (404 10031) as its own failure", async () => {
+    harness = await startHarness();
+    harness.sandbox.injectFault({
+      method: "GET",
+      path: "^/v3/trn-requests$",
+      status: 404,
+      body: { title: "TRN request does not exist.", status: 404, detail: "TRN request ID: 'x'", errorCode: 10031 },
+      times: 1,
+    });
+    const doc = traineeDoc({ lastName: "Lost +pending" });
+    await harness.api.put(doc.slug, doc);
+    const failed = await harness.waitFor("poll failed", async () => (await harness!.trainee(doc.slug)).sync.failed[0]);
+    expect(failed).toMatchObject({ jobType: "poll-trn", errorClass: "trn_request_unknown" });
+    const request = await harness.world.deps.prisma.trnRequest.findFirstOrThrow();
+    expect(request.state).toBe("failed");
+  });
+
+  it("re-submitting after a refused request opens a new request id with a deadline counted from then", async () => {
+    harness = await startHarness();
+    const doc = traineeDoc({ lastName: "Refused +reject" });
+    await harness.api.put(doc.slug, doc);
+    const failed = await harness.waitFor("register failed", async () => (await harness!.trainee(doc.slug)).sync.failed[0]);
+    expect(failed).toMatchObject({ jobType: "register-for-trn", errorClass: "validation_failed" });
+    const first = await harness.world.deps.prisma.trnRequest.findFirstOrThrow();
+    expect(first).toMatchObject({ state: "failed", activeTraineeId: null });
+
+    // upstream corrects the record, support re-submits
+    await harness.api.put(doc.slug, { ...doc, lastName: "Refused" });
+    const { resubmitForTrn } = await import("../../src/trainees/support-actions.js");
+    const at = new Date();
+    await resubmitForTrn({ db: harness.world.deps.prisma, slug: doc.slug, now: at, trnPoll: harness.world.config.trnPoll, actor: "test" });
+    const t = await harness.waitFor("TRN", async () => {
+      const x = await harness!.trainee(doc.slug);
+      return x.trn ? x : null;
+    });
+    expect(t.sync.failed).toEqual([]);
+    const requests = await harness.world.deps.prisma.trnRequest.findMany({ orderBy: { createdAt: "asc" } });
+    expect(requests).toHaveLength(2);
+    expect(requests[1]!.requestId).not.toBe(requests[0]!.requestId);
+    expect(requests[1]!.state).toBe("received");
+    expect(requests[1]!.deadlineAt.getTime() - at.getTime()).toBe(harness.world.config.trnPoll.timeoutMs);
+  });
 });

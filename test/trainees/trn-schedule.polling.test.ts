@@ -23,3 +23,23 @@ describe("TRN polling schedule", () => {
     expect(nextPollAt({ pollsDone: 0, now, deadlineAt, config }).toISOString()).toBe("2026-01-01T00:01:00.000Z");
   });
 });
+
+describe("what the default schedule spends", () => {
+  /** Polls made until `completesAfterMs` (or the deadline), as poll-trn runs them. */
+  function pollsUntil(completesAfterMs: number): { polls: number; gotTrn: boolean } {
+    const start = new Date("2026-03-02T09:00:00Z");
+    const deadlineAt = trnDeadline(start, config);
+    let now = nextPollAt({ pollsDone: 0, now: start, deadlineAt, config });
+    for (let polls = 1; ; polls++) {
+      if (now.getTime() - start.getTime() >= completesAfterMs) return { polls, gotTrn: true };
+      if (now.getTime() >= deadlineAt.getTime()) return { polls, gotTrn: false };
+      now = nextPollAt({ pollsDone: polls, now, deadlineAt, config });
+    }
+  }
+
+  it("spends 4 polls on a TRN after 10 minutes, 29 after a day, and 101 until the 4-day timeout", () => {
+    expect(pollsUntil(10 * 60_000)).toEqual({ polls: 4, gotTrn: true });
+    expect(pollsUntil(86_400_000)).toEqual({ polls: 29, gotTrn: true });
+    expect(pollsUntil(Infinity)).toEqual({ polls: 101, gotTrn: false });
+  });
+});
