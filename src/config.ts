@@ -16,8 +16,7 @@ const duration = (name: string) =>
   });
 
 const url = z.string().url();
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
 
 const dashboardUser = z
   .string()
@@ -27,47 +26,49 @@ const dashboardUser = z
     return { name: name!, role: role as "viewer" | "support", passwordHash: hash.join(":") };
   });
 
-export const envSchema = z
-  .object({
-    NODE_ENV: z.string().prefault("development"),
-    /** set by `npm run demo`: allows the sandbox defaults below */
-    TRS_SYNC_DEMO: optional(z.enum(["1", "true"])),
-    DATABASE_URL: url.default("postgresql://postgres@127.0.0.1:5432/trs_sync"),
-    REDIS_URL: url.default("redis://127.0.0.1:6379"),
-    /** BullMQ key prefix; tests give each file its own */
-    REDIS_PREFIX: z.string().min(1).default("trs-sync"),
-    TEACHER_RECORDS_API: z.enum(["trs", "dqt"]).prefault("trs"),
-    TRS_API_BASE_URL: optional(url),
-    TRS_API_KEY: optional(z.string().min(1)),
-    TRS_API_VERSION: z.string().regex(/^\d{8}$/, "TRS_API_VERSION is a date, yyyyMMdd").prefault("20250627"),
-    DQT_API_BASE_URL: optional(url),
-    DQT_API_KEY: optional(z.string().min(1)),
-    /** requests per minute to the teacher records API, across all workers (TRS allows 1000) */
-    API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().max(100_000).default(900),
-    /** per-request timeout towards the teacher records API */
-    API_TIMEOUT: duration("API_TIMEOUT").prefault("30s"),
-    TRN_POLL_FIRST_DELAY: duration("TRN_POLL_FIRST_DELAY").prefault("1m"),
-    TRN_POLL_MAX_INTERVAL: duration("TRN_POLL_MAX_INTERVAL").prefault("1h"),
-    TRN_POLL_TIMEOUT: duration("TRN_POLL_TIMEOUT").prefault("4d"),
-    TRN_POLL_TIMEOUT_OCTOBER: duration("TRN_POLL_TIMEOUT_OCTOBER").prefault("10d"),
-    /** an update waits this long before it is sent, so that quick edits become one update */
-    UPDATE_DEBOUNCE: duration("UPDATE_DEBOUNCE").prefault("5s"),
-    /** first retry delay of a failed job (doubles per attempt); unset: each job's own (30s sync, 10s alerts) */
-    JOB_RETRY_BASE_DELAY: optional(duration("JOB_RETRY_BASE_DELAY")),
-    /** a job whose worker stops renewing its lock this long (a killed worker) runs again elsewhere */
-    JOB_LOCK_DURATION: duration("JOB_LOCK_DURATION").prefault("30s"),
-    /** jobs of the teacher-records queue run at once in one worker process */
-    WORKER_CONCURRENCY: z.coerce.number().int().positive().max(200).default(10),
-    /** how often the reconciler compares Postgres with Redis */
-    RECONCILE_INTERVAL: duration("RECONCILE_INTERVAL").prefault("30s"),
-    SLACK_WEBHOOK_URL: optional(url),
-    PUBLIC_BASE_URL: optional(url),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-    API_TOKENS: optional(z.string()),
-    DASHBOARD_USERS: optional(z.string()),
-    SESSION_SECRET: optional(z.string().min(16, "SESSION_SECRET must be at least 16 characters")),
-    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).prefault("info"),
-  });
+export const envSchema = z.object({
+  NODE_ENV: z.string().prefault("development"),
+  /** set by `npm run demo`: allows the sandbox defaults below */
+  TRS_SYNC_DEMO: optional(z.enum(["1", "true"])),
+  DATABASE_URL: url.default("postgresql://postgres@127.0.0.1:5432/trs_sync"),
+  REDIS_URL: url.default("redis://127.0.0.1:6379"),
+  /** BullMQ key prefix; tests give each file its own */
+  REDIS_PREFIX: z.string().min(1).default("trs-sync"),
+  TEACHER_RECORDS_API: z.enum(["trs", "dqt"]).prefault("trs"),
+  TRS_API_BASE_URL: optional(url),
+  TRS_API_KEY: optional(z.string().min(1)),
+  TRS_API_VERSION: z
+    .string()
+    .regex(/^\d{8}$/, "TRS_API_VERSION is a date, yyyyMMdd")
+    .prefault("20250627"),
+  DQT_API_BASE_URL: optional(url),
+  DQT_API_KEY: optional(z.string().min(1)),
+  /** requests per minute to the teacher records API, across all workers (TRS allows 1000) */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().max(100_000).default(900),
+  /** per-request timeout towards the teacher records API */
+  API_TIMEOUT: duration("API_TIMEOUT").prefault("30s"),
+  TRN_POLL_FIRST_DELAY: duration("TRN_POLL_FIRST_DELAY").prefault("1m"),
+  TRN_POLL_MAX_INTERVAL: duration("TRN_POLL_MAX_INTERVAL").prefault("1h"),
+  TRN_POLL_TIMEOUT: duration("TRN_POLL_TIMEOUT").prefault("4d"),
+  TRN_POLL_TIMEOUT_OCTOBER: duration("TRN_POLL_TIMEOUT_OCTOBER").prefault("10d"),
+  /** an update waits this long before it is sent, so that quick edits become one update */
+  UPDATE_DEBOUNCE: duration("UPDATE_DEBOUNCE").prefault("5s"),
+  /** first retry delay of a failed job (doubles per attempt); unset: each job's own (30s sync, 10s alerts) */
+  JOB_RETRY_BASE_DELAY: optional(duration("JOB_RETRY_BASE_DELAY")),
+  /** a job whose worker stops renewing its lock this long (a killed worker) runs again elsewhere */
+  JOB_LOCK_DURATION: duration("JOB_LOCK_DURATION").prefault("30s"),
+  /** jobs of the teacher-records queue run at once in one worker process */
+  WORKER_CONCURRENCY: z.coerce.number().int().positive().max(200).default(10),
+  /** how often the reconciler compares Postgres with Redis */
+  RECONCILE_INTERVAL: duration("RECONCILE_INTERVAL").prefault("30s"),
+  SLACK_WEBHOOK_URL: optional(url),
+  PUBLIC_BASE_URL: optional(url),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  API_TOKENS: optional(z.string()),
+  DASHBOARD_USERS: optional(z.string()),
+  SESSION_SECRET: optional(z.string().min(16, "SESSION_SECRET must be at least 16 characters")),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).prefault("info"),
+});
 
 /**
  * Rules across variables, checked on the raw environment so that they are reported together with
@@ -85,7 +86,10 @@ function crossVariableProblems(source: NodeJS.ProcessEnv): string[] {
     }
   }
   if (!demo && source.NODE_ENV === "production" && !has("SESSION_SECRET")) problems.push("SESSION_SECRET is required outside demo");
-  for (const entry of (source.DASHBOARD_USERS ?? "").split(",").map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of (source.DASHBOARD_USERS ?? "")
+    .split(",")
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     if (!dashboardUser.safeParse(entry).success) {
       problems.push("DASHBOARD_USERS entries are name:role:passwordhash, role viewer or support");
       break;
@@ -176,7 +180,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     slackWebhookUrl: env.SLACK_WEBHOOK_URL,
     publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),
     port: env.PORT,
-    apiTokens: (env.API_TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean),
+    apiTokens: (env.API_TOKENS ?? "")
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean),
     dashboardUsers: (env.DASHBOARD_USERS ?? "")
       .split(",")
       .map((e) => e.trim())

@@ -15,9 +15,19 @@ export const redactPaths = [
   "*.token",
   "password",
   "*.password",
-  ...["firstNames", "firstName", "middleNames", "middleName", "lastName", "dateOfBirth", "email", "emailAddress", "emailAddresses", "birthDate", "fullName"].flatMap(
-    (key) => [key, `*.${key}`, `*.*.${key}`],
-  ),
+  ...[
+    "firstNames",
+    "firstName",
+    "middleNames",
+    "middleName",
+    "lastName",
+    "dateOfBirth",
+    "email",
+    "emailAddress",
+    "emailAddresses",
+    "birthDate",
+    "fullName",
+  ].flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
 ];
 
 export function createLogger(options: { level: string; name?: string }): Logger {

@@ -9,7 +9,12 @@ describe("configuration", () => {
     expect(config.databaseUrl).toBe("postgresql://postgres@127.0.0.1:5432/trs_sync");
     expect(config.redisUrl).toBe("redis://127.0.0.1:6379");
     expect(config.api).toMatchObject({ kind: "trs", version: "20250627", ratePerMinute: 900 });
-    expect(config.trnPoll).toEqual({ firstDelayMs: 60_000, maxIntervalMs: 3_600_000, timeoutMs: 4 * 86_400_000, octoberTimeoutMs: 10 * 86_400_000 });
+    expect(config.trnPoll).toEqual({
+      firstDelayMs: 60_000,
+      maxIntervalMs: 3_600_000,
+      timeoutMs: 4 * 86_400_000,
+      octoberTimeoutMs: 10 * 86_400_000,
+    });
     expect(config.publicBaseUrl).toBe("http://localhost:3000");
   });
 

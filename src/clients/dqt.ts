@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Trainee } from "../generated/prisma/client.js";
 import { isoDate } from "../trainees/code-sets.js";
 import { dqtIttOutcomeBody, dqtTrnRequestBody, dqtUpdateBody, requireTrn } from "../trainees/payloads.js";
-import { createHttpClient, endpointTemplate, expectBody, type EndpointPattern, type HttpResponse } from "./http.js";
+import { createHttpClient, endpointTemplate, expectBody, expectTrnRequestBody, type EndpointPattern, type HttpResponse } from "./http.js";
 import type { CallResult, PlannedCall, RequestObserver, SyncOperation, TeacherRecordsClient, TrnRequestResult } from "./teacher-records.js";
 
 export interface DqtClientOptions {
@@ -59,13 +59,7 @@ export const ittOutcomeResponse = z.object({ trn: z.string(), qtsDate: date.null
 const teacher = z.looseObject({ trn: z.string() });
 
 function trnRequestResult(response: HttpResponse, requestId: string): TrnRequestResult {
-  const info = expectBody(
-    trnRequestInfo.refine((body) => body.requestId.toLowerCase() === requestId.toLowerCase(), {
-      path: ["requestId"],
-      message: "not the request id sent",
-    }),
-    response,
-  );
+  const info = expectTrnRequestBody(trnRequestInfo, response, requestId);
   return {
     requestId: info.requestId,
     status: info.status === "Completed" ? "completed" : "pending",

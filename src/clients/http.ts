@@ -232,3 +232,17 @@ export function endpointTemplate(path: string, patterns: readonly EndpointPatter
     .map((segment) => (/\d/.test(segment) && !/^v\d+$/.test(segment) ? "{id}" : segment))
     .join("/");
 }
+
+/**
+ * A TRN request answer, checked against the schema and against the id we asked about: an answer
+ * about another request is as wrong as a malformed one (both APIs compare ids case-insensitively).
+ */
+export function expectTrnRequestBody<T extends { requestId: string }>(schema: z.ZodType<T>, response: HttpResponse, requestId: string): T {
+  return expectBody(
+    schema.refine((body) => body.requestId.toLowerCase() === requestId.toLowerCase(), {
+      path: ["requestId"],
+      message: "not the request id sent",
+    }),
+    response,
+  );
+}

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Trainee } from "../generated/prisma/client.js";
 import { trsPersonBody, trsRouteBody, trsRouteStatus, trsTrnRequestBody, requireTrn } from "../trainees/payloads.js";
-import { createHttpClient, endpointTemplate, expectBody, type EndpointPattern, type HttpResponse } from "./http.js";
+import { createHttpClient, endpointTemplate, expectBody, expectTrnRequestBody, type EndpointPattern, type HttpResponse } from "./http.js";
 import type { CallResult, PlannedCall, RequestObserver, SyncOperation, TeacherRecordsClient, TrnRequestResult } from "./teacher-records.js";
 
 export interface TrsClientOptions {
@@ -54,13 +54,7 @@ const trnRequestInfo = z
 const person = z.looseObject({ trn: z.string() });
 
 function trnRequestResult(response: HttpResponse, requestId: string): TrnRequestResult {
-  const info = expectBody(
-    trnRequestInfo.refine((body) => body.requestId.toLowerCase() === requestId.toLowerCase(), {
-      path: ["requestId"],
-      message: "not the request id sent",
-    }),
-    response,
-  );
+  const info = expectTrnRequestBody(trnRequestInfo, response, requestId);
   const status = info.status === "Completed" ? "completed" : info.status === "Pending" ? "pending" : "rejected";
   return {
     requestId: info.requestId,

@@ -73,7 +73,11 @@ async function loadEngine(databaseUrl: string, log: (line: string) => void): Pro
   };
   const bytes = await readFile(path.join(dir, "schema_engine_bg.wasm"));
   // (lib "ES2023" has no WebAssembly types; Node has the global)
-  const wasm = (globalThis as unknown as { WebAssembly: { instantiate(b: Uint8Array, i: unknown): Promise<{ instance: { exports: Record<string, unknown> } }> } }).WebAssembly;
+  const wasm = (
+    globalThis as unknown as {
+      WebAssembly: { instantiate(b: Uint8Array, i: unknown): Promise<{ instance: { exports: Record<string, unknown> } }> };
+    }
+  ).WebAssembly;
   const { instance } = await wasm.instantiate(bytes, { "./schema_engine_bg.js": bg });
   bg.__wbg_set_wasm(instance.exports);
   (instance.exports.__wbindgen_start as () => void)();
@@ -93,7 +97,10 @@ async function loadEngine(databaseUrl: string, log: (line: string) => void): Pro
 
 async function migrationsList() {
   const names = existsSync(migrationsDir)
-    ? (await readdir(migrationsDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+    ? (await readdir(migrationsDir, { withFileTypes: true }))
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort()
     : [];
   const lockPath = path.join(migrationsDir, "migration_lock.toml");
   return {
@@ -112,23 +119,30 @@ async function migrationsList() {
   };
 }
 
-/** Creates the database named in the URL when it does not exist yet. */
-export async function ensureDatabase(databaseUrl: string): Promise<void> {
+/** Runs `work` on the server's `postgres` database, given the name of the database in the URL. */
+async function onServer(databaseUrl: string, work: (client: pg.Client, name: string) => Promise<void>): Promise<void> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.slice(1));
   url.pathname = "/postgres";
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();
   try {
+    await work(client, name);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates the database named in the URL when it does not exist yet. */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  await onServer(databaseUrl, async (client, name) => {
     const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
     if (found.rowCount === 0) {
       await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`).catch((error: { code?: string }) => {
         if (error.code !== "42P04") throw error; // created meanwhile by another process
       });
     }
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** Applies every pending migration; returns the names applied. */
@@ -190,14 +204,7 @@ export async function createMigration(options: { databaseUrl: string; name: stri
 }
 
 async function dropDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.slice(1));
-  url.pathname = "/postgres";
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
+  await onServer(databaseUrl, async (client, name) => {
     await client.query(`DROP DATABASE IF EXISTS "${name.replaceAll('"', '""')}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
+  });
 }

@@ -28,7 +28,10 @@ export const pollTrn: SyncJobDefinition = {
 
     if (trainee.trn || request.state === "received") {
       if (request.state !== "received") {
-        await deps.prisma.trnRequest.update({ where: { id: request.id }, data: { state: "received", trn: trainee.trn, activeTraineeId: null } });
+        await deps.prisma.trnRequest.update({
+          where: { id: request.id },
+          data: { state: "received", trn: trainee.trn, activeTraineeId: null },
+        });
       }
       return { done: true, message: "the trainee already has a TRN" };
     }
@@ -45,7 +48,13 @@ export const pollTrn: SyncJobDefinition = {
         // TRS does not know the request: polling it again cannot help. Support re-submits.
         await deps.prisma.trnRequest.update({
           where: { id: request.id },
-          data: { state: "failed", activeTraineeId: null, lastPolledAt: now, pollCount: { increment: 1 }, lastResponse: toJson({ status: 404, errorCode: 10031 }) },
+          data: {
+            state: "failed",
+            activeTraineeId: null,
+            lastPolledAt: now,
+            pollCount: { increment: 1 },
+            lastResponse: toJson({ status: 404, errorCode: 10031 }),
+          },
         });
       }
       throw error;
@@ -57,7 +66,16 @@ export const pollTrn: SyncJobDefinition = {
     });
 
     if (result.status === "completed" && result.trn) {
-      await storeTrn({ deps, traineeId: trainee.id, request, trn: result.trn, response: result.raw, jobName: pollTrn.name, jobId: ctx.jobId, taskId: task.id });
+      await storeTrn({
+        deps,
+        traineeId: trainee.id,
+        request,
+        trn: result.trn,
+        response: result.raw,
+        jobName: pollTrn.name,
+        jobId: ctx.jobId,
+        taskId: task.id,
+      });
       return { done: true, message: `TRN ${result.trn} received after ${pollCount} poll(s)` };
     }
     if (result.status === "rejected") {

@@ -62,10 +62,16 @@ export async function reconcileOnce(deps: Deps, options: { graceMs?: number } = 
     take: BATCH,
   });
   if (alerts.length) {
-    const missing = await missingJobKeys(deps.redis, alerts.map((a) => `${prefix}:${ALERTS_QUEUE}:${alertJobId(a.id)}`));
+    const missing = await missingJobKeys(
+      deps.redis,
+      alerts.map((a) => `${prefix}:${ALERTS_QUEUE}:${alertJobId(a.id)}`),
+    );
     for (const index of missing) {
       const alert = alerts[index]!;
-      const { count } = await deps.prisma.alert.updateMany({ where: { id: alert.id, state: "queued", updatedAt: alert.updatedAt }, data: { state: "pending" } });
+      const { count } = await deps.prisma.alert.updateMany({
+        where: { id: alert.id, state: "queued", updatedAt: alert.updatedAt },
+        data: { state: "pending" },
+      });
       restored += count;
     }
   }

@@ -26,7 +26,10 @@ export const registerForTrn: SyncJobDefinition = {
     let request = await currentRequest(ctx);
     if (trainee.trn) {
       if (request && request.activeTraineeId) {
-        await deps.prisma.trnRequest.update({ where: { id: request.id }, data: { state: "received", trn: trainee.trn, activeTraineeId: null } });
+        await deps.prisma.trnRequest.update({
+          where: { id: request.id },
+          data: { state: "received", trn: trainee.trn, activeTraineeId: null },
+        });
       }
       await ctx.event({ kind: "trn_request_skipped", outcome: "skipped", message: "the trainee already has a TRN" });
       return { done: true, message: "trainee already has a TRN" };
@@ -38,7 +41,11 @@ export const registerForTrn: SyncJobDefinition = {
       }
       request = await openTrnRequest(deps.prisma, { traineeId: trainee.id, submittedAt: now, config: deps.config.trnPoll });
       await deps.prisma.syncTask.update({ where: { id: task.id }, data: { trnRequestId: request.id } });
-      await ctx.event({ kind: "trn_request_opened", outcome: "info", message: `new TRN request ${request.requestId}, deadline ${request.deadlineAt.toISOString()}` });
+      await ctx.event({
+        kind: "trn_request_opened",
+        outcome: "info",
+        message: `new TRN request ${request.requestId}, deadline ${request.deadlineAt.toISOString()}`,
+      });
     }
     if (request.state === "received") return { done: true, message: "TRN request already received" };
     if (request.state === "pending") return schedulePolling(ctx, request, "already pending");
@@ -48,25 +55,55 @@ export const registerForTrn: SyncJobDefinition = {
       result = await deps.api.requestTrn(request.requestId, trainee);
     } catch (error) {
       if (isApiError(error) && error.status === 409 && error.errorCode === 10029) {
-        await ctx.event({ kind: "trn_requested", outcome: "success", httpStatus: 409, errorCode: 10029, message: `request ${request.requestId} was already received by the API: polling it` });
+        await ctx.event({
+          kind: "trn_requested",
+          outcome: "success",
+          httpStatus: 409,
+          errorCode: 10029,
+          message: `request ${request.requestId} was already received by the API: polling it`,
+        });
         return schedulePolling(ctx, request, "request already known to the API");
       }
       if (classify(error).errorClass.kind === "permanent") {
         await deps.prisma.trnRequest.update({
           where: { id: request.id },
-          data: { state: "failed", activeTraineeId: null, lastResponse: toJson({ error: error instanceof Error ? error.message : String(error), body: isApiError(error) ? error.bodyExcerpt : undefined }) },
+          data: {
+            state: "failed",
+            activeTraineeId: null,
+            lastResponse: toJson({
+              error: error instanceof Error ? error.message : String(error),
+              body: isApiError(error) ? error.bodyExcerpt : undefined,
+            }),
+          },
         });
       }
       throw error;
     }
 
-    await ctx.event({ kind: "trn_requested", outcome: "success", httpStatus: 200, message: `request ${request.requestId}: ${result.status}${result.potentialDuplicate ? " (potential duplicate, manual review at TRS)" : ""}` });
+    await ctx.event({
+      kind: "trn_requested",
+      outcome: "success",
+      httpStatus: 200,
+      message: `request ${request.requestId}: ${result.status}${result.potentialDuplicate ? " (potential duplicate, manual review at TRS)" : ""}`,
+    });
     if (result.status === "completed" && result.trn) {
-      await storeTrn({ deps, traineeId: trainee.id, request, trn: result.trn, response: result.raw, jobName: registerForTrn.name, jobId: ctx.jobId, taskId: task.id });
+      await storeTrn({
+        deps,
+        traineeId: trainee.id,
+        request,
+        trn: result.trn,
+        response: result.raw,
+        jobName: registerForTrn.name,
+        jobId: ctx.jobId,
+        taskId: task.id,
+      });
       return { done: true, message: `TRN ${result.trn} received at once` };
     }
     if (result.status === "rejected") {
-      await deps.prisma.trnRequest.update({ where: { id: request.id }, data: { state: "failed", activeTraineeId: null, lastResponse: toJson(result.raw) } });
+      await deps.prisma.trnRequest.update({
+        where: { id: request.id },
+        data: { state: "failed", activeTraineeId: null, lastResponse: toJson(result.raw) },
+      });
       throw new SyncError("trn_request_rejected", `TRN request ${request.requestId} was rejected by the API`);
     }
     await deps.prisma.trnRequest.update({ where: { id: request.id }, data: { lastResponse: toJson(result.raw) } });
@@ -90,7 +127,13 @@ async function schedulePolling(ctx: SyncContext, request: TrnRequest, why: strin
       where: { trnRequestId: request.id, kind: "poll_trn", state: { in: ["pending", "queued", "running"] } },
     });
     if (!existing) {
-      await enqueueSyncTask(tx, { traineeId: trainee.id, kind: "poll_trn", now, delayMs: at.getTime() - now.getTime(), trnRequestId: request.id });
+      await enqueueSyncTask(tx, {
+        traineeId: trainee.id,
+        kind: "poll_trn",
+        now,
+        delayMs: at.getTime() - now.getTime(),
+        trnRequestId: request.id,
+      });
     }
   });
   return { done: true as const, message: `TRN ${why}: first poll at ${at.toISOString()}` };

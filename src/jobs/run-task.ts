@@ -63,7 +63,14 @@ export async function runSyncJob(options: {
     const classified = classify(error);
     if (classified.errorClass.kind !== "ignorable") return handleFailure({ ...options, task, error, event });
     // e.g. 10052 "already awarded": what we wanted is already true at TRS (Register treats it as success).
-    await event({ kind: `${definition.kind}_ignored`, outcome: "skipped", errorClass: classified.errorClass.name, httpStatus: classified.httpStatus, errorCode: classified.errorCode, message: classified.message });
+    await event({
+      kind: `${definition.kind}_ignored`,
+      outcome: "skipped",
+      errorClass: classified.errorClass.name,
+      httpStatus: classified.httpStatus,
+      errorCode: classified.errorCode,
+      message: classified.message,
+    });
     outcome = { done: true, message: `ignored ${classified.errorClass.name}` };
   }
 
@@ -80,9 +87,7 @@ export async function runSyncJob(options: {
   return { outcome: "done", message: outcome.message };
 }
 
-type Claim =
-  | { kind: "claimed"; task: SyncTask; trainee: Trainee }
-  | { kind: "already-done" | "parked" | "missing"; message: string };
+type Claim = { kind: "claimed"; task: SyncTask; trainee: Trainee } | { kind: "already-done" | "parked" | "missing"; message: string };
 
 async function claimTask(deps: Deps, taskId: bigint, attempt: number): Promise<Claim> {
   return deps.prisma.$transaction(async (tx) => {
@@ -99,7 +104,11 @@ async function claimTask(deps: Deps, taskId: bigint, attempt: number): Promise<C
       // award whose update also failed runs the update first".
       if (task.state === "failed") {
         await tx.syncTask.updateMany({
-          where: { traineeId: task.traineeId, state: "failed", OR: [{ phase: { lt: task.phase } }, { phase: task.phase, id: { lt: task.id } }] },
+          where: {
+            traineeId: task.traineeId,
+            state: "failed",
+            OR: [{ phase: { lt: task.phase } }, { phase: task.phase, id: { lt: task.id } }],
+          },
           data: { state: "pending" },
         });
       }
@@ -176,7 +185,14 @@ async function handleFailure(options: {
       ...(final ? { failedAt: deps.now() } : {}),
     },
   });
-  const log = { jobId: job.id, job: definition.name, taskId: String(task.id), errorClass: errorClass.name, status: classified.httpStatus, errorCode: classified.errorCode };
+  const log = {
+    jobId: job.id,
+    job: definition.name,
+    taskId: String(task.id),
+    errorClass: errorClass.name,
+    status: classified.httpStatus,
+    errorCode: classified.errorCode,
+  };
   if (final) {
     deps.logger.warn(log, "sync job failed for good");
     // The failure reason starts with the class, so Bull Board shows it too.

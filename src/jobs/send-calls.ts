@@ -30,7 +30,13 @@ export async function sendCalls(ctx: SyncContext, operation: SyncOperation, call
     try {
       const result = await deps.api.send(call);
       report.sent.push({ call, result });
-      await ctx.event({ kind: `${operation}_sent`, outcome: "success", httpStatus: result.status, message: `${call.method} ${call.endpoint} accepted`, details: { endpoint: call.endpoint } });
+      await ctx.event({
+        kind: `${operation}_sent`,
+        outcome: "success",
+        httpStatus: result.status,
+        message: `${call.method} ${call.endpoint} accepted`,
+        details: { endpoint: call.endpoint },
+      });
     } catch (error) {
       const classified = classify(error);
       if (classified.errorClass.kind !== "ignorable") throw error;
@@ -51,7 +57,11 @@ export async function sendCalls(ctx: SyncContext, operation: SyncOperation, call
     });
   }
   if (report.skipped.length === calls.length) {
-    await ctx.event({ kind: `${operation}_skipped`, outcome: "skipped", message: "already in sync: the API holds exactly this data, nothing sent" });
+    await ctx.event({
+      kind: `${operation}_skipped`,
+      outcome: "skipped",
+      message: "already in sync: the API holds exactly this data, nothing sent",
+    });
   }
   return report;
 }

@@ -19,6 +19,9 @@ export const updateTrainee: SyncJobDefinition = {
       return { done: true, message: `skipped: trainee is ${trainee.state}` };
     }
     const report = await sendCalls(ctx, "update", ctx.deps.api.planSync("update", trainee));
-    return { done: true, message: `update: ${report.sent.length} sent, ${report.skipped.length} already in sync, ${report.ignored.length} ignored` };
+    return {
+      done: true,
+      message: `update: ${report.sent.length} sent, ${report.skipped.length} already in sync, ${report.ignored.length} ignored`,
+    };
   },
 };

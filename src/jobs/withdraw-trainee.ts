@@ -14,7 +14,11 @@ export const withdrawTrainee: SyncJobDefinition = {
   async handle(_payload, ctx) {
     const { trainee } = ctx;
     if (trainee.state !== "withdrawn") {
-      await ctx.event({ kind: "withdraw_skipped", outcome: "skipped", message: `not sent: the trainee is ${trainee.state}, not withdrawn` });
+      await ctx.event({
+        kind: "withdraw_skipped",
+        outcome: "skipped",
+        message: `not sent: the trainee is ${trainee.state}, not withdrawn`,
+      });
       return { done: true, message: `skipped: trainee is ${trainee.state}` };
     }
     const report = await sendCalls(ctx, "withdraw", ctx.deps.api.planSync("withdraw", trainee));

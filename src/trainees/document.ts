@@ -61,20 +61,29 @@ export const traineeDocumentSchema = z
     sex: z.enum(sexes).nullish(),
     email: z.string().trim().email("must be an email address").max(100).nullish(),
     trainingRoute: z.enum(trainingRoutes).nullish(),
-    providerUkprn: z.string().regex(/^\d{8}$/, "must be 8 digits").nullish(),
+    providerUkprn: z
+      .string()
+      .regex(/^\d{8}$/, "must be 8 digits")
+      .nullish(),
     providerName: optionalText(200),
     ittStartDate: isoDate.nullish(),
     ittEndDate: isoDate.nullish(),
     traineeStartDate: isoDate.nullish(),
     studyMode: z.enum(["full_time", "part_time"]).nullish(),
-    courseSubjects: z.array(z.string().regex(/^\d{6}$/, "must be a 6-digit HESA subject code")).max(3, "at most 3 subjects").default([]),
+    courseSubjects: z
+      .array(z.string().regex(/^\d{6}$/, "must be a 6-digit HESA subject code"))
+      .max(3, "at most 3 subjects")
+      .default([]),
     courseMinAge: z.number().int().min(0).max(19).nullish(),
     courseMaxAge: z.number().int().min(0).max(19).nullish(),
     ittQualificationAim: optionalText(100),
     state: z.enum(traineeStates),
     outcomeDate: isoDate.nullish(),
     withdrawDate: isoDate.nullish(),
-    trn: z.string().regex(/^\d{7}$/, "must be 7 digits").nullish(),
+    trn: z
+      .string()
+      .regex(/^\d{7}$/, "must be 7 digits")
+      .nullish(),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -90,7 +99,8 @@ export const traineeDocumentSchema = z
     if (doc.state !== "draft") {
       if (!doc.trainingRoute) issue("trainingRoute", "is required once the trainee is submitted");
       if (!doc.providerUkprn) issue("providerUkprn", "is required once the trainee is submitted");
-      if (!doc.ittStartDate && !doc.traineeStartDate) issue("ittStartDate", "ittStartDate or traineeStartDate is required once the trainee is submitted");
+      if (!doc.ittStartDate && !doc.traineeStartDate)
+        issue("ittStartDate", "ittStartDate or traineeStartDate is required once the trainee is submitted");
     }
   });
 

@@ -86,7 +86,9 @@ function canonical(value: unknown): unknown {
 
 /** sha256 of a value's canonical JSON (keys sorted, undefined as null). */
 export function hashOf(value: unknown): string {
-  return createHash("sha256").update(JSON.stringify(canonical(value))).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify(canonical(value)))
+    .digest("hex");
 }
 
 export function documentHash(doc: TraineeDocument): string {

@@ -19,9 +19,7 @@ export const upstreamTransitions: Readonly<Record<TraineeStateName, readonly Tra
   awarded: [],
 };
 
-export type StateDecision =
-  | { ok: true; state: TraineeStateName }
-  | { ok: false; reason: string; allowedTransitions: TraineeStateName[] };
+export type StateDecision = { ok: true; state: TraineeStateName } | { ok: false; reason: string; allowedTransitions: TraineeStateName[] };
 
 /**
  * The state to store when upstream sends `requested` for a trainee stored in `current` (null when
@@ -29,11 +27,7 @@ export type StateDecision =
  * still saying `submitted_for_trn` after the TRN arrived, or `recommended_for_award` after the
  * award, keeps the stored state rather than being refused.
  */
-export function decideState(options: {
-  current: TraineeStateName | null;
-  requested: TraineeStateName;
-  hasTrn: boolean;
-}): StateDecision {
+export function decideState(options: { current: TraineeStateName | null; requested: TraineeStateName; hasTrn: boolean }): StateDecision {
   const { current, requested, hasTrn } = options;
   if (current === null) {
     if (!initialStates.includes(requested)) {
@@ -60,7 +54,11 @@ export function decideState(options: {
     return { ok: false, reason: "trn_received needs a trn", allowedTransitions: allowed.filter((s) => s !== "trn_received") };
   }
   if (requested === "recommended_for_award" && !hasTrn) {
-    return { ok: false, reason: "recommended_for_award needs a trn", allowedTransitions: allowed.filter((s) => s !== "recommended_for_award") };
+    return {
+      ok: false,
+      reason: "recommended_for_award needs a trn",
+      allowedTransitions: allowed.filter((s) => s !== "recommended_for_award"),
+    };
   }
   return { ok: true, state: requested };
 }

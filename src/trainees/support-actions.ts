@@ -38,7 +38,10 @@ export async function restartTrnPolling(options: { db: Db; slug: string; forMs: 
     });
     const poll = await tx.syncTask.findFirst({ where: { trnRequestId: request.id, kind: "poll_trn" }, orderBy: { id: "desc" } });
     if (poll && ["failed", "pending", "queued"].includes(poll.state)) {
-      await tx.syncTask.update({ where: { id: poll.id }, data: { state: poll.state === "failed" ? "pending" : poll.state, availableAt: now } });
+      await tx.syncTask.update({
+        where: { id: poll.id },
+        data: { state: poll.state === "failed" ? "pending" : poll.state, availableAt: now },
+      });
     } else if (!poll || poll.state !== "running") {
       await enqueueSyncTask(tx, { traineeId: trainee.id, kind: "poll_trn", now, trnRequestId: request.id });
     }
@@ -62,7 +65,10 @@ export async function resubmitForTrn(options: { db: Db; slug: string; now: Date;
   const trainee = await traineeBySlug(db, options.slug);
   if (trainee.trn) throw new SupportActionError(`trainee ${trainee.slug} already has TRN ${trainee.trn}`);
   return db.$transaction(async (tx) => {
-    await tx.trnRequest.updateMany({ where: { traineeId: trainee.id, activeTraineeId: trainee.id }, data: { activeTraineeId: null, state: "failed" } });
+    await tx.trnRequest.updateMany({
+      where: { traineeId: trainee.id, activeTraineeId: trainee.id },
+      data: { activeTraineeId: null, state: "failed" },
+    });
     await tx.syncTask.updateMany({
       where: { traineeId: trainee.id, kind: { in: ["register_for_trn", "poll_trn"] }, state: { in: ["pending", "failed"] } },
       data: { state: "cancelled", finishedAt: now },
@@ -91,7 +97,11 @@ export async function retryTask(options: { db: Db; taskId: bigint; now: Date; ac
     if (!task) throw new SupportActionError(`no task ${options.taskId}`);
     if (task.state !== "failed") throw new SupportActionError(`task ${task.id} is ${task.state}, not failed`);
     const failed = await tx.syncTask.findMany({
-      where: { traineeId: task.traineeId, state: "failed", OR: [{ phase: { lt: task.phase } }, { phase: task.phase, id: { lte: task.id } }] },
+      where: {
+        traineeId: task.traineeId,
+        state: "failed",
+        OR: [{ phase: { lt: task.phase } }, { phase: task.phase, id: { lte: task.id } }],
+      },
       orderBy: [{ phase: "asc" }, { id: "asc" }],
     });
     await tx.syncTask.updateMany({ where: { id: { in: failed.map((t) => t.id) } }, data: { state: "pending", availableAt: now } });

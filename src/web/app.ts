@@ -21,7 +21,8 @@ export function createApp(deps: Deps, queues: Queues) {
   });
   // Never a stack trace to the client; the log has the detail (without personal data).
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const status = (error as { status?: number; type?: string }).type === "entity.parse.failed" ? 400 : (error as { status?: number }).status;
+    const status =
+      (error as { status?: number; type?: string }).type === "entity.parse.failed" ? 400 : (error as { status?: number }).status;
     if (status && status >= 400 && status < 500) {
       res.status(status).json({ errors: { body: [status === 413 ? "is too large" : "is not valid JSON"] } });
       return;

@@ -43,10 +43,13 @@ async function renderMetrics(deps: Deps, queues: Queues): Promise<string> {
   const byState = await deps.prisma.syncTask.groupBy({ by: ["kind", "state"], _count: { _all: true } });
   lines.push("# HELP trs_sync_jobs Sync jobs by queue, name and state (from the outbox in Postgres).", "# TYPE trs_sync_jobs gauge");
   for (const row of byState) {
-    lines.push(`trs_sync_jobs{queue="${TEACHER_RECORDS_QUEUE}",name="${jobNames[row.kind as SyncTaskKind]}",state="${row.state}"} ${row._count._all}`);
+    lines.push(
+      `trs_sync_jobs{queue="${TEACHER_RECORDS_QUEUE}",name="${jobNames[row.kind as SyncTaskKind]}",state="${row.state}"} ${row._count._all}`,
+    );
   }
   const alerts = await deps.prisma.alert.groupBy({ by: ["state"], _count: { _all: true } });
-  for (const row of alerts) lines.push(`trs_sync_jobs{queue="${ALERTS_QUEUE}",name="${SLACK_ALERT_JOB}",state="${row.state}"} ${row._count._all}`);
+  for (const row of alerts)
+    lines.push(`trs_sync_jobs{queue="${ALERTS_QUEUE}",name="${SLACK_ALERT_JOB}",state="${row.state}"} ${row._count._all}`);
 
   const failures = await deps.prisma.syncTask.groupBy({ by: ["errorClass"], where: { state: "failed" }, _count: { _all: true } });
   lines.push("# HELP trs_sync_failed_jobs Jobs failed for good, by error class.", "# TYPE trs_sync_failed_jobs gauge");
@@ -55,7 +58,8 @@ async function renderMetrics(deps: Deps, queues: Queues): Promise<string> {
   try {
     const counts = await withTimeout(queues.teacherRecords.getJobCounts(), 2_000);
     lines.push("# HELP trs_sync_bullmq_jobs Jobs in BullMQ by queue and state.", "# TYPE trs_sync_bullmq_jobs gauge");
-    for (const [state, count] of Object.entries(counts)) lines.push(`trs_sync_bullmq_jobs{queue="${TEACHER_RECORDS_QUEUE}",state="${state}"} ${count}`);
+    for (const [state, count] of Object.entries(counts))
+      lines.push(`trs_sync_bullmq_jobs{queue="${TEACHER_RECORDS_QUEUE}",state="${state}"} ${count}`);
     const hash = await withTimeout(deps.redis.hgetall(apiMetricsKey(deps.config.redisPrefix)), 2_000);
     return lines.join("\n") + "\n" + renderApiMetrics(hash);
   } catch {

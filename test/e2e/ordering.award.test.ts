@@ -30,7 +30,8 @@ function label(api: Api, method: string, path: string, body: unknown, status: nu
     if (path.includes("routes-to-professional-statuses")) return `route:${String(b.status)}:${status}`;
     if (path.startsWith("/v3/persons/")) return `person:${status}`;
   } else {
-    if (path.startsWith("/v2/teachers/update/")) return `update:${String((b.initialTeacherTraining as Record<string, unknown> | undefined)?.outcome ?? "none")}:${status}`;
+    if (path.startsWith("/v2/teachers/update/"))
+      return `update:${String((b.initialTeacherTraining as Record<string, unknown> | undefined)?.outcome ?? "none")}:${status}`;
     if (path.includes("/itt-outcome")) return `outcome:${String(b.outcome)}:${status}`;
   }
   return `${method} ${path}:${status}`;
@@ -66,14 +67,22 @@ describe.each(["trs", "dqt"] as const)("ordering on %s", (api) => {
     const before = harness.sandbox.requestLog().length;
     // an edit (update, debounced) and at once the recommendation (update coalesced, then award)
     await harness.api.put(doc.slug, { ...doc, state: "trn_received", firstNames: "Augusta" });
-    const response = await harness.api.put(doc.slug, { ...doc, state: "recommended_for_award", firstNames: "Augusta", outcomeDate: "2026-07-01" });
+    const response = await harness.api.put(doc.slug, {
+      ...doc,
+      state: "recommended_for_award",
+      firstNames: "Augusta",
+      outcomeDate: "2026-07-01",
+    });
     expect(response.body.sync.pending.map((t: { jobType: string }) => t.jobType)).toEqual(["update-trainee", "award-trainee"]);
     const t = await harness.waitFor("awarded", async () => {
       const x = await harness!.trainee(doc.slug);
       return x.state === "awarded" ? x : null;
     });
     expect(t.awardedAt).toBe("2026-07-01");
-    const calls = harness.sandbox.requestLog().slice(before).map((r) => label(api, r.method, r.path, r.body, r.status));
+    const calls = harness.sandbox
+      .requestLog()
+      .slice(before)
+      .map((r) => label(api, r.method, r.path, r.body, r.status));
     expect(calls).toEqual([update, award]);
   });
 
@@ -86,12 +95,17 @@ describe.each(["trs", "dqt"] as const)("ordering on %s", (api) => {
     const before = harness.sandbox.requestLog().length;
     await harness.api.put(doc.slug, { ...doc, state: "recommended_for_award", lastName: "Byron", outcomeDate: "2026-07-01" });
     await harness.waitFor("awarded", async () => (await harness!.trainee(doc.slug)).state === "awarded");
-    const calls = harness.sandbox.requestLog().slice(before).map((r) => label(api, r.method, r.path, r.body, r.status));
+    const calls = harness.sandbox
+      .requestLog()
+      .slice(before)
+      .map((r) => label(api, r.method, r.path, r.body, r.status));
     const first = api === "trs" ? "person" : "update:none";
     expect(calls.slice(0, 3)).toEqual([`${first}:503`, `${first}:503`, `${first}:503`]);
     expect(calls.indexOf(award)).toBe(calls.length - 1);
     expect(calls.indexOf(update)).toBeLessThan(calls.indexOf(award));
-    const timeline = (await harness.api.timeline(doc.slug)).body.events.map((e: { kind: string; outcome: string }) => `${e.kind}:${e.outcome}`);
+    const timeline = (await harness.api.timeline(doc.slug)).body.events.map(
+      (e: { kind: string; outcome: string }) => `${e.kind}:${e.outcome}`,
+    );
     expect(timeline.filter((k: string) => k === "update_trainee_failed:retrying")).toHaveLength(3);
   });
 
@@ -100,7 +114,12 @@ describe.each(["trs", "dqt"] as const)("ordering on %s", (api) => {
     const doc = await withTrn(harness);
     await settled(harness, doc.slug);
     const updatePath = api === "trs" ? `/v3/persons/${doc.trn}$` : `/v2/teachers/update/${doc.trn}$`;
-    const invalid = { type: "https://tools.ietf.org/html/rfc9110#section-15.5.1", title: "One or more validation errors occurred.", status: 400, errors: { lastName: ["The field is invalid."] } };
+    const invalid = {
+      type: "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+      title: "One or more validation errors occurred.",
+      status: 400,
+      errors: { lastName: ["The field is invalid."] },
+    };
     harness.sandbox.injectFault({ path: updatePath, status: 400, body: invalid, times: 1 });
     const before = harness.sandbox.requestLog().length;
     await harness.api.put(doc.slug, { ...doc, state: "recommended_for_award", lastName: "Byron", outcomeDate: "2026-07-01" });
@@ -118,7 +137,10 @@ describe.each(["trs", "dqt"] as const)("ordering on %s", (api) => {
     const failed = await harness.world.deps.prisma.syncTask.findFirstOrThrow({ where: { state: "failed" } });
     await retryTask({ db: harness.world.deps.prisma, taskId: failed.id, now: new Date(), actor: "test" });
     await harness.waitFor("awarded", async () => (await harness!.trainee(doc.slug)).state === "awarded");
-    const calls = harness.sandbox.requestLog().slice(before).map((r) => label(api, r.method, r.path, r.body, r.status));
+    const calls = harness.sandbox
+      .requestLog()
+      .slice(before)
+      .map((r) => label(api, r.method, r.path, r.body, r.status));
     expect(calls.indexOf(award)).toBe(calls.length - 1);
     expect(calls.filter((c) => c === award)).toHaveLength(1);
     expect(calls.indexOf(update)).toBeGreaterThan(-1);
@@ -131,7 +153,13 @@ describe.each(["trs", "dqt"] as const)("ordering on %s", (api) => {
     await settled(harness, doc.slug);
     const awardPath = api === "trs" ? "routes-to-professional-statuses" : "itt-outcome";
     // the award fails for good first …
-    harness.sandbox.injectFault({ method: "PUT", path: awardPath, status: 400, body: { title: "Teacher has no incomplete ITT record", status: 400, errorCode: 10005 }, times: 1 });
+    harness.sandbox.injectFault({
+      method: "PUT",
+      path: awardPath,
+      status: 400,
+      body: { title: "Teacher has no incomplete ITT record", status: 400, errorCode: 10005 },
+      times: 1,
+    });
     await harness.api.put(doc.slug, { ...doc, state: "recommended_for_award", outcomeDate: "2026-07-01" });
     const awardFailedOrUpdate = await harness.waitFor("a failure", async () => (await harness!.trainee(doc.slug)).sync.failed[0]);
     // (on TRS the update's route call may take the fault instead: either way something failed for good)
@@ -139,19 +167,29 @@ describe.each(["trs", "dqt"] as const)("ordering on %s", (api) => {
     await harness.waitFor("quiet", async () => (await harness!.trainee(doc.slug)).sync.pending.every((p) => p.state === "pending"));
     // … then an edit arrives, and its update fails too
     const updatePath = api === "trs" ? `/v3/persons/${doc.trn}$` : `/v2/teachers/update/${doc.trn}$`;
-    harness.sandbox.injectFault({ path: updatePath, status: 400, body: { title: "One or more validation errors occurred.", status: 400, errors: { x: ["y"] } }, times: 1 });
+    harness.sandbox.injectFault({
+      path: updatePath,
+      status: 400,
+      body: { title: "One or more validation errors occurred.", status: 400, errors: { x: ["y"] } },
+      times: 1,
+    });
     await harness.api.put(doc.slug, { ...doc, state: "recommended_for_award", outcomeDate: "2026-07-01", firstNames: "Augusta" });
-    await harness.waitFor("both failed", async () => {
-      const failed = (await harness!.trainee(doc.slug)).sync.failed.map((f) => f.jobType);
-      return failed.includes("update-trainee") && failed.includes("award-trainee");
-    }).catch(() => null);
+    await harness
+      .waitFor("both failed", async () => {
+        const failed = (await harness!.trainee(doc.slug)).sync.failed.map((f) => f.jobType);
+        return failed.includes("update-trainee") && failed.includes("award-trainee");
+      })
+      .catch(() => null);
     const failedAward = await harness.world.deps.prisma.syncTask.findFirst({ where: { kind: "award_trainee", state: "failed" } });
     if (!failedAward) return; // the TRS route fault hit the update instead; covered by the test above
     const before = harness.sandbox.requestLog().length;
     const order = await retryTask({ db: harness.world.deps.prisma, taskId: failedAward.id, now: new Date(), actor: "test" });
     expect(order.map((t) => t.kind)).toEqual(["update_trainee", "award_trainee"]);
     await harness.waitFor("awarded", async () => (await harness!.trainee(doc.slug)).state === "awarded");
-    const calls = harness.sandbox.requestLog().slice(before).map((r) => label(api, r.method, r.path, r.body, r.status));
+    const calls = harness.sandbox
+      .requestLog()
+      .slice(before)
+      .map((r) => label(api, r.method, r.path, r.body, r.status));
     expect(calls.indexOf(update)).toBeLessThan(calls.indexOf(award));
   });
 
@@ -182,7 +220,12 @@ describe.each(["trs", "dqt"] as const)("ordering on %s", (api) => {
     await harness.waitFor("awarded", async () => (await harness!.trainee(doc.slug)).state === "awarded");
     await settled(harness, doc.slug);
     const after = harness.sandbox.requestLog().length;
-    const edit = await harness.api.put(doc.slug, { ...doc, state: "recommended_for_award", outcomeDate: "2026-07-01", firstNames: "Changed" });
+    const edit = await harness.api.put(doc.slug, {
+      ...doc,
+      state: "recommended_for_award",
+      outcomeDate: "2026-07-01",
+      firstNames: "Changed",
+    });
     expect(edit.status).toBe(200);
     expect(edit.body.state).toBe("awarded");
     expect(edit.body.sync.pending).toEqual([]);

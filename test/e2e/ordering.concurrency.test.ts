@@ -66,7 +66,9 @@ describe("two worker processes", () => {
     const docs = Array.from({ length: 4 }, (_, i) => traineeDoc({ lastName: `Busy${i} +slow` }));
     for (const doc of docs) await harness.api.put(doc.slug, doc);
     const withTrn = await Promise.all(
-      docs.map((doc) => harness!.waitFor("TRN", async () => (await harness!.trainee(doc.slug)).trn, 30_000).then((trn) => ({ ...doc, trn }))),
+      docs.map((doc) =>
+        harness!.waitFor("TRN", async () => (await harness!.trainee(doc.slug)).trn, 30_000).then((trn) => ({ ...doc, trn })),
+      ),
     );
     // a burst of changes on every trainee
     for (const doc of withTrn) {
@@ -85,7 +87,9 @@ describe("two worker processes", () => {
         // every call takes SLOW_MS: a later one starting sooner would have overlapped
         expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(SLOW_MS - 5);
       }
-      const statuses = calls.filter((r) => r.path.includes("routes-to-professional-statuses")).map((r) => (r.body as { status: string }).status);
+      const statuses = calls
+        .filter((r) => r.path.includes("routes-to-professional-statuses"))
+        .map((r) => (r.body as { status: string }).status);
       expect(statuses[statuses.length - 1]).toBe("Holds");
       expect(statuses.filter((s) => s === "Holds")).toHaveLength(1);
       // whether the deferral was sent depends on timing (a reinstatement that comes before the
@@ -151,7 +155,12 @@ describe("edits", () => {
     const before = harness.sandbox.requestLog().length;
     await harness.api.put(doc.slug, { ...doc, state: "trn_received", trn, firstNames: "First" });
     // wait until the update is talking to the API, then change the trainee again
-    await harness.waitFor("update in flight", async () => harness!.sandbox.requestLog().slice(before).some((r) => r.path === `/v3/persons/${trn}`));
+    await harness.waitFor("update in flight", async () =>
+      harness!.sandbox
+        .requestLog()
+        .slice(before)
+        .some((r) => r.path === `/v3/persons/${trn}`),
+    );
     await harness.api.put(doc.slug, { ...doc, state: "trn_received", trn, firstNames: "Second" });
     await harness.waitFor("settled", async () => (await harness!.trainee(doc.slug)).sync.pending.length === 0, 30_000);
     const names = harness.sandbox

@@ -57,7 +57,10 @@ describe("the outbox and Redis", () => {
       await redis.start();
       const jobId = `register-for-trn-${task.id}`;
       await eventually(async () => (await jobIdsInRedis()).includes(jobId), { what: "the job in Redis", timeoutMs: 20_000 });
-      expect((await world.deps.prisma.syncTask.findUniqueOrThrow({ where: { id: task.id } })).state).toBe("queued");
+      // the dispatcher commits the row as queued right after adding the job
+      await eventually(async () => (await world.deps.prisma.syncTask.findUniqueOrThrow({ where: { id: task.id } })).state === "queued", {
+        what: "the task marked queued",
+      });
     } finally {
       await dispatcher.stop();
     }

@@ -28,7 +28,11 @@ describe("register-for-trn and poll-trn", () => {
     expect(trainee.trn).toMatch(/^\d{7}$/);
     await harness.waitFor("update sent", async () => (await harness!.trainee(doc.slug)).sync.pending.length === 0);
     const calls = harness.sandbox.requestLog().map((r) => `${r.method} ${r.path.replace(/\d{7}/, "{trn}").replace(doc.slug, "{slug}")}`);
-    expect(calls).toEqual(["POST /v3/trn-requests", "PUT /v3/persons/{trn}", "PUT /v3/persons/{trn}/routes-to-professional-statuses/{slug}"]);
+    expect(calls).toEqual([
+      "POST /v3/trn-requests",
+      "PUT /v3/persons/{trn}",
+      "PUT /v3/persons/{trn}/routes-to-professional-statuses/{slug}",
+    ]);
     const timeline = (await harness.api.timeline(doc.slug)).body.events.map((e: { kind: string }) => e.kind);
     expect(timeline).toEqual(["trainee_created", "trn_requested", "trn_received", "update_sent", "update_sent"]);
   });

@@ -54,7 +54,9 @@ export interface TestWorld {
   cleanup(): Promise<void>;
 }
 
-export async function createTestWorld(options: { env?: Record<string, string>; now?: () => Date; api?: TeacherRecordsClient } = {}): Promise<TestWorld> {
+export async function createTestWorld(
+  options: { env?: Record<string, string>; now?: () => Date; api?: TeacherRecordsClient } = {},
+): Promise<TestWorld> {
   const db = await createTestDatabase();
   const prefix = `test-${randomUUID().slice(0, 8)}`;
   const config = testConfig({ ...options.env, DATABASE_URL: db.url, REDIS_PREFIX: prefix });
@@ -92,7 +94,10 @@ export async function deleteRedisPrefix(url: string, prefix: string): Promise<vo
 }
 
 /** Waits until `check` returns a truthy value; polls Postgres state, never a fixed sleep. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, options: { timeoutMs?: number; what?: string } = {}): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  options: { timeoutMs?: number; what?: string } = {},
+): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   let last: unknown;
   for (;;) {
@@ -102,7 +107,8 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what ?? "condition"}${last ? `: ${(last as Error).message}` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${options.what ?? "condition"}${last ? `: ${(last as Error).message}` : ""}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

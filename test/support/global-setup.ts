@@ -12,7 +12,9 @@ export default async function setup(): Promise<void> {
       await client.query(`CREATE DATABASE ${templateDatabase}`);
     });
   } catch (error) {
-    throw new Error(`Postgres does not answer at 127.0.0.1:5432 (${(error as Error).message}). Start it with:\n  ${startCommands.postgres}`);
+    throw new Error(
+      `Postgres does not answer at 127.0.0.1:5432 (${(error as Error).message}). Start it with:\n  ${startCommands.postgres}`,
+    );
   }
   try {
     await pingRedis();

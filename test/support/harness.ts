@@ -55,19 +55,28 @@ export interface Harness {
   api: ReturnType<typeof client>;
   /** starts (another) worker process on the same database and Redis */
   startWorker(): Promise<Awaited<ReturnType<typeof startWorkerProcess>>>;
-  trainee(slug: string): Promise<{ state: string; trn: string | null; awardedAt: string | null; sync: { pending: { jobType: string; state: string }[]; failed: { jobType: string; errorClass: string }[] } }>;
+  trainee(
+    slug: string,
+  ): Promise<{
+    state: string;
+    trn: string | null;
+    awardedAt: string | null;
+    sync: { pending: { jobType: string; state: string }[]; failed: { jobType: string; errorClass: string }[] };
+  }>;
   waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
 }
 
-export async function startHarness(options: {
-  api?: "trs" | "dqt";
-  env?: Record<string, string>;
-  sandbox?: SandboxOptions;
-  startWorker?: boolean;
-  /** wraps the real client, to simulate lost answers */
-  wrapApi?: (api: TeacherRecordsClient) => TeacherRecordsClient;
-} = {}): Promise<Harness> {
+export async function startHarness(
+  options: {
+    api?: "trs" | "dqt";
+    env?: Record<string, string>;
+    sandbox?: SandboxOptions;
+    startWorker?: boolean;
+    /** wraps the real client, to simulate lost answers */
+    wrapApi?: (api: TeacherRecordsClient) => TeacherRecordsClient;
+  } = {},
+): Promise<Harness> {
   const sandbox = createSandbox({ pendingCompletesAfterMs: 300, ...options.sandbox });
   const sandboxUrl = await sandbox.listen(0);
   const slack = await startSlackStandIn();
@@ -87,7 +96,13 @@ export async function startHarness(options: {
     ...options.env,
   };
   const wrapped = options.wrapApi?.(
-    createTeacherRecordsClient({ kind: env.TEACHER_RECORDS_API as "trs" | "dqt", baseUrl: sandboxUrl, apiKey: "sandbox-key", version: "20250627", timeoutMs: 5_000 }),
+    createTeacherRecordsClient({
+      kind: env.TEACHER_RECORDS_API as "trs" | "dqt",
+      baseUrl: sandboxUrl,
+      apiKey: "sandbox-key",
+      version: "20250627",
+      timeoutMs: 5_000,
+    }),
   );
   const world = await createTestWorld({ env, ...(wrapped ? { api: wrapped } : {}) });
   const web = await serve(createApp(world.deps, world.queues));

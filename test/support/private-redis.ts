@@ -43,7 +43,9 @@ export async function privateRedis(): Promise<PrivateRedis> {
     url,
     async start() {
       if (child && child.exitCode === null) return;
-      child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+      child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+        stdio: "ignore",
+      });
       await waitUntil(true);
     },
     async stop() {

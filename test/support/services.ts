@@ -8,7 +8,8 @@ export const templateDatabase = "trs_sync_test_template";
 
 export const startCommands = {
   postgres: "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
-  redis: 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log',
+  redis:
+    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log',
 };
 
 export function databaseUrl(name: string): string {

@@ -19,9 +19,12 @@ describe("decideState", () => {
     // upstream lagging behind what trs-sync did itself keeps the stored state
     ["trn_received", "submitted_for_trn", true, "trn_received"],
     ["awarded", "recommended_for_award", true, "awarded"],
-  ] as [TraineeStateName | null, TraineeStateName, boolean, TraineeStateName][])("%s → %s (trn: %s) stores %s", (current, requested, hasTrn, expected) => {
-    expect(decideState({ current, requested, hasTrn })).toEqual({ ok: true, state: expected });
-  });
+  ] as [TraineeStateName | null, TraineeStateName, boolean, TraineeStateName][])(
+    "%s → %s (trn: %s) stores %s",
+    (current, requested, hasTrn, expected) => {
+      expect(decideState({ current, requested, hasTrn })).toEqual({ ok: true, state: expected });
+    },
+  );
 
   it.each([
     [null, "awarded", true],
@@ -34,11 +37,14 @@ describe("decideState", () => {
     ["awarded", "withdrawn", true],
     ["recommended_for_award", "withdrawn", true],
     ["trn_received", "awarded", true],
-  ] as [TraineeStateName | null, TraineeStateName, boolean][])("%s → %s is refused with the allowed transitions", (current, requested, hasTrn) => {
-    const decision = decideState({ current, requested, hasTrn });
-    expect(decision.ok).toBe(false);
-    if (!decision.ok) expect(decision.allowedTransitions).not.toContain(requested);
-  });
+  ] as [TraineeStateName | null, TraineeStateName, boolean][])(
+    "%s → %s is refused with the allowed transitions",
+    (current, requested, hasTrn) => {
+      const decision = decideState({ current, requested, hasTrn });
+      expect(decision.ok).toBe(false);
+      if (!decision.ok) expect(decision.allowedTransitions).not.toContain(requested);
+    },
+  );
 });
 
 describe("syncWorkFor", () => {

@@ -47,7 +47,13 @@ describe("PUT /api/v1/trainees/{slug}", () => {
 
   it("answers 400 listing every invalid field, and writes nothing", async () => {
     const before = await counts();
-    const doc = traineeDoc({ dateOfBirth: "1990-02-30", email: "not-an-email", courseSubjects: ["1", "2", "3", "4"], sex: "x", surprise: true });
+    const doc = traineeDoc({
+      dateOfBirth: "1990-02-30",
+      email: "not-an-email",
+      courseSubjects: ["1", "2", "3", "4"],
+      sex: "x",
+      surprise: true,
+    });
     const response = await api.put(doc.slug, { ...doc, firstNames: "" });
     expect(response.status).toBe(400);
     expect(Object.keys(response.body.errors).sort()).toEqual(["courseSubjects", "dateOfBirth", "document", "email", "firstNames", "sex"]);
