@@ -1,0 +1,78 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { acceptTraineeDocument } from "../src/trainees/accept-document.js";
+import { traineeDocumentSchema } from "../src/trainees/document.js";
+import { createTestWorld, type TestWorld } from "./support/context.js";
+import { traineeDoc } from "./support/documents.js";
+
+const run = promisify(execFile);
+let world: TestWorld;
+
+beforeAll(async () => {
+  world = await createTestWorld();
+});
+afterAll(async () => {
+  await world.cleanup();
+});
+
+function cli(...args: string[]) {
+  return run(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+    env: {
+      ...process.env,
+      DATABASE_URL: world.config.databaseUrl,
+      TRS_API_BASE_URL: "http://trs.test",
+      TRS_API_KEY: "k",
+      LOG_LEVEL: "silent",
+    },
+  });
+}
+
+async function timedOutTrainee() {
+  const doc = traineeDocumentSchema.parse(traineeDoc());
+  const accepted = await acceptTraineeDocument({
+    prisma: world.deps.prisma,
+    doc,
+    now: new Date("2026-03-02T09:00:00Z"),
+    trnPoll: world.config.trnPoll,
+    updateDebounceMs: 0,
+  });
+  if (accepted.status === 409) throw new Error("refused");
+  const traineeId = accepted.trainee.id;
+  const request = await world.deps.prisma.trnRequest.findFirstOrThrow({ where: { traineeId } });
+  await world.deps.prisma.trnRequest.update({ where: { id: request.id }, data: { state: "timed_out" } });
+  await world.deps.prisma.syncTask.updateMany({ where: { traineeId }, data: { state: "succeeded" } });
+  const poll = await world.deps.prisma.syncTask.create({
+    data: { traineeId, kind: "poll_trn", phase: 0, state: "failed", trnRequestId: request.id, errorClass: "trn_request_timed_out" },
+  });
+  return { slug: doc.slug, request, poll };
+}
+
+describe("npm run cli", () => {
+  it("poll-trn restarts polling of a timed-out request with a new deadline", async () => {
+    const { slug, request, poll } = await timedOutTrainee();
+    const before = Date.now();
+    const { stdout } = await cli("poll-trn", slug, "--for", "2d");
+    expect(stdout).toContain(request.requestId);
+    const after = await world.deps.prisma.trnRequest.findUniqueOrThrow({ where: { id: request.id } });
+    expect(after.state).toBe("pending");
+    expect(after.deadlineAt.getTime()).toBeGreaterThanOrEqual(before + 2 * 86_400_000);
+    expect((await world.deps.prisma.syncTask.findUniqueOrThrow({ where: { id: poll.id } })).state).toBe("pending");
+    const event = await world.deps.prisma.syncEvent.findFirstOrThrow({ where: { kind: "trn_polling_restarted" } });
+    expect(event.message).toContain("cli:");
+  });
+
+  it("says what is wrong with a bad duration or an unknown trainee", async () => {
+    await expect(cli("poll-trn", "nobody", "--for", "2 days")).rejects.toMatchObject({
+      stderr: expect.stringContaining("--for takes a duration"),
+    });
+    await expect(cli("poll-trn", "nobody")).rejects.toMatchObject({ stderr: expect.stringContaining("no trainee with slug nobody") });
+  });
+
+  it("retry runs the failed jobs before the given one first", async () => {
+    const { poll } = await timedOutTrainee();
+    const { stdout } = await cli("retry", String(poll.id));
+    expect(stdout).toContain(`poll_trn #${poll.id}`);
+    expect((await world.deps.prisma.syncTask.findUniqueOrThrow({ where: { id: poll.id } })).state).toBe("pending");
+  });
+});
