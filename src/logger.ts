@@ -1,43 +1,58 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 
 /**
  * Logs are for operators, and trainees are personal data: names, dates of birth, emails and
- * secrets are redacted wherever they appear in a logged object.
+ * secrets are redacted wherever they appear in a logged object, at any depth (pino's path-based
+ * `redact` needs every depth spelled out, so the log formatter walks the object instead).
  */
-export const redactPaths = [
-  "authorization",
-  "*.authorization",
-  "headers.authorization",
-  "*.headers.authorization",
-  "apiKey",
-  "*.apiKey",
-  "token",
-  "*.token",
-  "password",
-  "*.password",
-  ...[
+export const redactedKeys = new Set(
+  [
+    "authorization",
+    "apiKey",
+    "token",
+    "password",
+    "passwordHash",
     "firstNames",
     "firstName",
     "middleNames",
     "middleName",
     "lastName",
+    "fullName",
+    "name",
     "dateOfBirth",
+    "birthDate",
+    "birthdate",
     "email",
     "emailAddress",
     "emailAddresses",
-    "birthDate",
-    "fullName",
-  ].flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
-];
+    "nationalInsuranceNumber",
+  ].map((key) => key.toLowerCase()),
+);
 
-export function createLogger(options: { level: string; name?: string }): Logger {
-  return pino({
-    level: options.level,
-    name: options.name ?? "trs-sync",
-    redact: { paths: redactPaths, censor: "[redacted]" },
-    base: { pid: process.pid },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  });
+const CENSOR = "[redacted]";
+
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 8 || value === null || typeof value !== "object") return value;
+  if (value instanceof Error) return { type: value.name, message: value.message };
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    out[key] = redactedKeys.has(key.toLowerCase()) ? CENSOR : redact(inner, depth + 1);
+  }
+  return out;
+}
+
+export function createLogger(options: { level: string; name?: string; destination?: DestinationStream }): Logger {
+  return pino(
+    {
+      level: options.level,
+      name: options.name ?? "trs-sync",
+      formatters: { log: (object) => redact(object) as Record<string, unknown> },
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    options.destination,
+  );
 }
 
 export type { Logger };
