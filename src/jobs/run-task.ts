@@ -113,7 +113,9 @@ async function claimTask(deps: Deps, taskId: bigint, attempt: number): Promise<C
         });
       }
       await tx.syncTask.update({ where: { id: task.id }, data: { state: "pending" } });
-      return { kind: "parked", message: `waits behind task ${head.id} (${head.kind}, ${head.state})` };
+      const message = `waits behind ${head.kind} #${head.id} (${head.state}), which must reach the API first`;
+      await recordEvent(tx, { traineeId: task.traineeId, kind: `${task.kind}_waiting`, outcome: "info", taskId: task.id, message });
+      return { kind: "parked", message };
     }
     await tx.syncTask.update({ where: { id: task.id }, data: { state: "running", startedAt: new Date(), attempts: attempt } });
     const trainee = await tx.trainee.findUniqueOrThrow({ where: { id: task.traineeId } });
