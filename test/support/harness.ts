@@ -55,9 +55,7 @@ export interface Harness {
   api: ReturnType<typeof client>;
   /** starts (another) worker process on the same database and Redis */
   startWorker(): Promise<Awaited<ReturnType<typeof startWorkerProcess>>>;
-  trainee(
-    slug: string,
-  ): Promise<{
+  trainee(slug: string): Promise<{
     state: string;
     trn: string | null;
     awardedAt: string | null;
