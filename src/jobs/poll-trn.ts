@@ -7,7 +7,7 @@
  * request is marked timed out and support hears about it once, in Slack.
  */
 import { isApiError } from "../clients/api-error.js";
-import { storeTrn, toJson } from "../trainees/receive-trn.js";
+import { settleTrnAnswer, toJson } from "../trainees/receive-trn.js";
 import { daysBetween, nextPollAt } from "../trainees/trn-schedule.js";
 import { SyncError } from "./classify.js";
 import { raiseAlert } from "./slack-alert.js";
@@ -65,23 +65,8 @@ export const pollTrn: SyncJobDefinition = {
       data: { pollCount, lastPolledAt: now, lastResponse: toJson(result.raw) },
     });
 
-    if (result.status === "completed" && result.trn) {
-      await storeTrn({
-        deps,
-        traineeId: trainee.id,
-        request,
-        trn: result.trn,
-        response: result.raw,
-        jobName: pollTrn.name,
-        jobId: ctx.jobId,
-        taskId: task.id,
-      });
-      return { done: true, message: `TRN ${result.trn} received after ${pollCount} poll(s)` };
-    }
-    if (result.status === "rejected") {
-      await deps.prisma.trnRequest.update({ where: { id: request.id }, data: { state: "failed", activeTraineeId: null } });
-      throw new SyncError("trn_request_rejected", `TRN request ${request.requestId} was rejected by the API`);
-    }
+    const common = { deps, traineeId: trainee.id, request, result, jobName: pollTrn.name, jobId: ctx.jobId, taskId: task.id };
+    if (await settleTrnAnswer(common)) return { done: true, message: `TRN ${result.trn} received after ${pollCount} poll(s)` };
     if (now.getTime() >= request.deadlineAt.getTime()) {
       return timeOut(ctx, request.id);
     }

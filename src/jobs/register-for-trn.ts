@@ -9,10 +9,10 @@
 import { isApiError } from "../clients/api-error.js";
 import type { TrnRequest } from "../generated/prisma/client.js";
 import { openTrnRequest } from "../trainees/trn-requests.js";
-import { storeTrn, toJson } from "../trainees/receive-trn.js";
+import { settleTrnAnswer, toJson } from "../trainees/receive-trn.js";
 import { enqueueSyncTask } from "../trainees/outbox.js";
 import { nextPollAt } from "../trainees/trn-schedule.js";
-import { classify, SyncError } from "./classify.js";
+import { classify } from "./classify.js";
 import { standardRetry, type SyncContext, type SyncJobDefinition } from "./job.js";
 
 export const registerForTrn: SyncJobDefinition = {
@@ -86,26 +86,8 @@ export const registerForTrn: SyncJobDefinition = {
       httpStatus: 200,
       message: `request ${request.requestId}: ${result.status}${result.potentialDuplicate ? " (potential duplicate, manual review at TRS)" : ""}`,
     });
-    if (result.status === "completed" && result.trn) {
-      await storeTrn({
-        deps,
-        traineeId: trainee.id,
-        request,
-        trn: result.trn,
-        response: result.raw,
-        jobName: registerForTrn.name,
-        jobId: ctx.jobId,
-        taskId: task.id,
-      });
-      return { done: true, message: `TRN ${result.trn} received at once` };
-    }
-    if (result.status === "rejected") {
-      await deps.prisma.trnRequest.update({
-        where: { id: request.id },
-        data: { state: "failed", activeTraineeId: null, lastResponse: toJson(result.raw) },
-      });
-      throw new SyncError("trn_request_rejected", `TRN request ${request.requestId} was rejected by the API`);
-    }
+    const common = { deps, traineeId: trainee.id, request, result, jobName: registerForTrn.name, jobId: ctx.jobId, taskId: task.id };
+    if (await settleTrnAnswer(common)) return { done: true, message: `TRN ${result.trn} received at once` };
     await deps.prisma.trnRequest.update({ where: { id: request.id }, data: { lastResponse: toJson(result.raw) } });
     return schedulePolling(ctx, request, "pending");
   },

@@ -10,6 +10,7 @@ import { recordEvent } from "./events.js";
 import { enqueueSyncTask } from "./outbox.js";
 
 import { SyncError } from "../jobs/classify.js";
+import type { TrnRequestResult } from "../clients/teacher-records.js";
 
 const trnConflict = (message: string) => new SyncError("trn_conflict", message);
 
@@ -67,4 +68,33 @@ export async function storeTrn(options: {
 
 export function toJson(value: unknown): Prisma.InputJsonValue {
   return (value === undefined || value === null ? {} : JSON.parse(JSON.stringify(value))) as Prisma.InputJsonValue;
+}
+
+/**
+ * What register-for-trn and poll-trn both do with the API's answer: store a completed request's
+ * TRN (true), close a rejected request and fail with trn_request_rejected, or nothing while it
+ * is pending (false).
+ */
+export async function settleTrnAnswer(options: {
+  deps: Deps;
+  traineeId: string;
+  request: TrnRequest;
+  result: TrnRequestResult;
+  jobName: string;
+  jobId: string;
+  taskId: bigint;
+}): Promise<boolean> {
+  const { deps, request, result } = options;
+  if (result.status === "completed" && result.trn) {
+    await storeTrn({ ...options, trn: result.trn, response: result.raw });
+    return true;
+  }
+  if (result.status === "rejected") {
+    await deps.prisma.trnRequest.update({
+      where: { id: request.id },
+      data: { state: "failed", activeTraineeId: null, lastResponse: toJson(result.raw) },
+    });
+    throw new SyncError("trn_request_rejected", `TRN request ${request.requestId} was rejected by the API`);
+  }
+  return false;
 }

@@ -1,12 +1,11 @@
 import nock from "nock";
 import { afterEach, describe, expect, it } from "vitest";
-import { ApiError } from "../../src/clients/api-error.js";
 import { createDqtClient } from "../../src/clients/dqt.js";
 import { InvalidTraineeError } from "../../src/clients/teacher-records.js";
 import { classify } from "../../src/jobs/classify.js";
 import { dqtTrnRequestBody, dqtUpdateBody } from "../../src/trainees/payloads.js";
 import { day, traineeFixture } from "../support/trainee-fixture.js";
-import { dqtScenario } from "../support/trs-scenarios.js";
+import { apiError, dqtScenario } from "../support/trs-scenarios.js";
 
 const baseUrl = "https://dqt.test";
 const samples: { endpoint: string; method: string; status: number }[] = [];
@@ -14,15 +13,6 @@ const client = createDqtClient({ baseUrl, apiKey: "dqt-key", timeoutMs: 2000, ob
 const trainee = traineeFixture();
 const slug = trainee.slug;
 const recommended = traineeFixture({ state: "recommended_for_award", outcomeDate: day("2026-07-10") });
-
-async function apiError(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
-}
 
 afterEach(() => {
   nock.cleanAll();

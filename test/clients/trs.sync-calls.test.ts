@@ -1,27 +1,17 @@
 import nock from "nock";
 import { afterEach, describe, expect, it } from "vitest";
-import { ApiError } from "../../src/clients/api-error.js";
 import { InvalidTraineeError } from "../../src/clients/teacher-records.js";
 import { createTrsClient } from "../../src/clients/trs.js";
 import { classify } from "../../src/jobs/classify.js";
 import { trsPersonBody, trsRouteBody } from "../../src/trainees/payloads.js";
 import { day, traineeFixture } from "../support/trainee-fixture.js";
-import { trsScenario } from "../support/trs-scenarios.js";
+import { apiError, trsScenario } from "../support/trs-scenarios.js";
 
 const baseUrl = "https://trs.test";
 const samples: { endpoint: string; method: string; status: number }[] = [];
 const client = createTrsClient({ baseUrl, apiKey: "test-key", version: "20250627", timeoutMs: 2000, observe: (s) => samples.push(s) });
 const trainee = traineeFixture();
 const routePath = "/v3/persons/1234567/routes-to-professional-statuses/AbCdEf123456GhJkLmNoPqRs";
-
-async function apiError(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
-}
 
 afterEach(() => {
   nock.cleanAll();

@@ -1,26 +1,16 @@
 import nock from "nock";
 import { afterEach, describe, expect, it } from "vitest";
-import { ApiError } from "../../src/clients/api-error.js";
 import { createTrsClient } from "../../src/clients/trs.js";
 import { classify } from "../../src/jobs/classify.js";
 import { trsTrnRequestBody } from "../../src/trainees/payloads.js";
 import { traineeFixture } from "../support/trainee-fixture.js";
-import { trsScenario } from "../support/trs-scenarios.js";
+import { apiError, trsScenario } from "../support/trs-scenarios.js";
 
 const baseUrl = "https://trs.test";
 const samples: { endpoint: string; method: string; status: number; durationMs: number }[] = [];
 const client = (timeoutMs = 2000) =>
   createTrsClient({ baseUrl, apiKey: "test-key", version: "20250627", timeoutMs, observe: (sample) => samples.push(sample) });
 const trainee = traineeFixture({ trn: null, state: "submitted_for_trn" });
-
-async function apiError(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
-}
 
 afterEach(() => {
   nock.cleanAll();

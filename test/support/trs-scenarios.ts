@@ -1,3 +1,5 @@
+import { expect } from "vitest";
+import { ApiError } from "../../src/clients/api-error.js";
 /**
  * Named nock scenarios for the TRS v3 and DQT v2 APIs, with the exact bodies of
  * reference/trs-api.md (§3 endpoints, §4 codes, §5 error shapes, §6 rate limits). Each call sets up
@@ -334,4 +336,14 @@ function answerWith<Call extends string>(interceptor: nock.Interceptor, scenario
     const body = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
     return [reply.status, body, reply.headers ?? {}] as const;
   });
+}
+
+/** The ApiError a call rejected with (fails the test when it resolved or threw something else). */
+export async function apiError(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(
+    () => null,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(ApiError);
+  return error as ApiError;
 }
