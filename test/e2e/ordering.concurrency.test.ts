@@ -2,9 +2,10 @@
  * Per-trainee serial execution across worker processes, coalescing of quick edits, and no lost
  * change while a job runs. The two workers here are real `worker` processes (src/main-worker.ts).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "../support/harness.js";
+import { spawnWorker as spawnWorkerProcess } from "../support/worker-process.js";
 import { traineeDoc } from "../support/documents.js";
 
 let harness: Harness | undefined;
@@ -27,34 +28,8 @@ afterEach(async () => {
 const SLOW_MS = 150;
 
 async function spawnWorker(h: Harness): Promise<ChildProcess> {
-  const config = h.world.config;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main-worker.ts"], {
-    env: {
-      ...process.env,
-      DATABASE_URL: config.databaseUrl,
-      REDIS_URL: config.redisUrl,
-      REDIS_PREFIX: config.redisPrefix,
-      TEACHER_RECORDS_API: config.api.kind,
-      TRS_API_BASE_URL: config.api.baseUrl,
-      TRS_API_KEY: "sandbox-key",
-      DQT_API_BASE_URL: config.api.baseUrl,
-      DQT_API_KEY: "sandbox-key",
-      TRN_POLL_FIRST_DELAY: "100ms",
-      JOB_RETRY_BASE_DELAY: "50ms",
-      UPDATE_DEBOUNCE: "0ms",
-      WORKER_CONCURRENCY: "8",
-      JOB_LOCK_DURATION: "2s",
-      LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = await spawnWorkerProcess(h);
   children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("worker started")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`worker exited with ${code}`)));
-  });
   return child;
 }
 

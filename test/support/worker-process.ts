@@ -1,0 +1,35 @@
+/** Starts a real `worker` process (src/main-worker.ts) against a harness's database, Redis and sandbox. */
+import { spawn, type ChildProcess } from "node:child_process";
+import type { Harness } from "./harness.js";
+
+export async function spawnWorker(h: Harness, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const config = h.world.config;
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main-worker.ts"], {
+    env: {
+      ...process.env,
+      DATABASE_URL: config.databaseUrl,
+      REDIS_URL: config.redisUrl,
+      REDIS_PREFIX: config.redisPrefix,
+      TEACHER_RECORDS_API: config.api.kind,
+      TRS_API_BASE_URL: config.api.baseUrl,
+      TRS_API_KEY: "sandbox-key",
+      DQT_API_BASE_URL: config.api.baseUrl,
+      DQT_API_KEY: "sandbox-key",
+      TRN_POLL_FIRST_DELAY: "100ms",
+      JOB_RETRY_BASE_DELAY: "50ms",
+      UPDATE_DEBOUNCE: "0ms",
+      WORKER_CONCURRENCY: "8",
+      JOB_LOCK_DURATION: "2s",
+      LOG_LEVEL: "info",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("worker started")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`worker exited with ${code}`)));
+  });
+  return child;
+}
