@@ -14,7 +14,10 @@ const server = createServer(createApp(deps, queues));
 server.listen(config.port, () => deps.logger.info({ port: config.port }, "web listening"));
 
 onShutdown(deps.logger, async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  // Stop accepting; answer the requests in flight; idle keep-alive connections would hold close() open.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await closed;
   await queues.close();
   await deps.close();
 });
