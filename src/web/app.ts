@@ -9,6 +9,12 @@ import { healthRoutes } from "./health.js";
 import type { Queues } from "../jobs/queues.js";
 import { dashboardRouter } from "../dashboard/router.js";
 
+/** Prisma's "can't reach database server" (P1001), "connection closed" (P1017) and timeouts (P1002, P2024). */
+function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && ["P1001", "P1002", "P1017", "P2024"].includes(code);
+}
+
 export function createApp(deps: Deps, queues: Queues) {
   const app = express();
   app.disable("x-powered-by");
@@ -25,6 +31,12 @@ export function createApp(deps: Deps, queues: Queues) {
       (error as { status?: number; type?: string }).type === "entity.parse.failed" ? 400 : (error as { status?: number }).status;
     if (status && status >= 400 && status < 500) {
       res.status(status).json({ errors: { body: [status === 413 ? "is too large" : "is not valid JSON"] } });
+      return;
+    }
+    if (isDatabaseUnavailable(error)) {
+      // Nothing was written: the upstream application should send the document again later.
+      deps.logger.warn({ path: req.path, method: req.method }, "database unavailable");
+      res.status(503).set("Retry-After", "30").json({ error: "the database is unavailable; nothing was stored, retry later" });
       return;
     }
     deps.logger.error({ err: (error as Error)?.message, path: req.path, method: req.method }, "request failed");
