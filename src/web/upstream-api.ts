@@ -63,11 +63,17 @@ async function documentWithSync(deps: Deps, trainee: Trainee) {
     }),
     deps.prisma.syncEvent.findFirst({ where: { traineeId: trainee.id }, orderBy: { id: "desc" } }),
   ]);
+  // Tasks are in line order: everything after the head waits for it, and says so.
+  const head = tasks[0];
+  const waitingFor = (task: SyncTask) =>
+    head && task.id !== head.id
+      ? { waitingFor: { taskId: String(head.id), jobType: jobNames[head.kind], state: head.state, errorClass: head.errorClass } }
+      : {};
   return {
     ...traineeView(trainee),
     sync: {
-      pending: tasks.filter((t) => t.state !== "failed").map(taskView),
-      failed: tasks.filter((t) => t.state === "failed").map(taskView),
+      pending: tasks.filter((t) => t.state !== "failed").map((t) => ({ ...taskView(t), ...waitingFor(t) })),
+      failed: tasks.filter((t) => t.state === "failed").map((t) => ({ ...taskView(t), ...waitingFor(t) })),
       lastEvent: lastEvent ? eventView(lastEvent) : null,
     },
   };

@@ -128,7 +128,13 @@ describe.each(["trs", "dqt"] as const)("ordering on %s", (api) => {
       return t.sync.failed.length ? t : null;
     });
     expect(stuck.sync.failed).toEqual([expect.objectContaining({ jobType: "update-trainee", errorClass: "validation_failed" })]);
-    expect(stuck.sync.pending).toEqual([expect.objectContaining({ jobType: "award-trainee", state: "pending" })]);
+    expect(stuck.sync.pending).toEqual([
+      expect.objectContaining({
+        jobType: "award-trainee",
+        state: "pending",
+        waitingFor: expect.objectContaining({ jobType: "update-trainee", state: "failed", errorClass: "validation_failed" }),
+      }),
+    ]);
     expect(stuck.state).toBe("recommended_for_award");
     // the dispatcher never hands the award to BullMQ while the update is dead
     await new Promise((resolve) => setTimeout(resolve, 300));
