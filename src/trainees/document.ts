@@ -116,3 +116,18 @@ export function fieldErrors(error: z.ZodError): Record<string, string[]> {
   }
   return errors;
 }
+
+/**
+ * Rules that depend on today's date (the API would refuse them later, after the document was
+ * stored): TRS wants a date of birth before today and an award date (holdsFrom, DQT
+ * assessmentDate) that is not in the future (trs-api.md §3a, §3c, §3d).
+ */
+export function dateProblems(doc: TraineeDocument, now: Date): Record<string, string[]> {
+  const today = now.toISOString().slice(0, 10);
+  const problems: Record<string, string[]> = {};
+  if (doc.dateOfBirth >= today) problems.dateOfBirth = ["must be before today"];
+  if (doc.state === "recommended_for_award" && doc.outcomeDate && doc.outcomeDate > today) {
+    problems.outcomeDate = ["must not be in the future: it becomes the award date"];
+  }
+  return problems;
+}

@@ -5,7 +5,7 @@
 import { timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Deps } from "../deps.js";
-import { fieldErrors, slugPattern, traineeDocumentSchema } from "../trainees/document.js";
+import { dateProblems, fieldErrors, slugPattern, traineeDocumentSchema } from "../trainees/document.js";
 import { acceptTraineeDocument } from "../trainees/accept-document.js";
 import { traineeView } from "../trainees/records.js";
 import { jobNames } from "../jobs/queues.js";
@@ -109,6 +109,11 @@ export function upstreamApi(deps: Deps): Router {
       const parsed = traineeDocumentSchema.safeParse(withSlug);
       if (!parsed.success) {
         res.status(400).json({ errors: fieldErrors(parsed.error) });
+        return;
+      }
+      const problems = dateProblems(parsed.data, deps.now());
+      if (Object.keys(problems).length) {
+        res.status(400).json({ errors: problems });
         return;
       }
       const result = await acceptTraineeDocument({

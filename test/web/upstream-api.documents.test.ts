@@ -79,6 +79,18 @@ describe("PUT /api/v1/trainees/{slug}", () => {
     expect((await api.put(draft.slug, draft)).status).toBe(201);
   });
 
+  it("refuses a date of birth from today on and an award date in the future", async () => {
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const born = traineeDoc({ dateOfBirth: tomorrow });
+    expect((await api.put(born.slug, born)).body.errors).toEqual({ dateOfBirth: ["must be before today"] });
+    const doc = traineeDoc({ state: "trn_received", trn: "1000009" });
+    await api.put(doc.slug, doc);
+    const response = await api.put(doc.slug, { ...doc, state: "recommended_for_award", outcomeDate: tomorrow });
+    expect(response.status).toBe(400);
+    expect(Object.keys(response.body.errors)).toEqual(["outcomeDate"]);
+    expect((await api.get(doc.slug)).body.state).toBe("trn_received");
+  });
+
   it("answers 409 with the allowed transitions for a forbidden state change, and writes nothing", async () => {
     const doc = traineeDoc({ state: "draft" });
     expect((await api.put(doc.slug, doc)).status).toBe(201);
@@ -125,7 +137,7 @@ describe("PUT /api/v1/trainees/{slug}", () => {
     const doc = traineeDoc({ state: "trn_received", trn: "1000005" });
     await api.put(doc.slug, doc);
     expect((await api.put(doc.slug, { ...doc, state: "recommended_for_award" })).status).toBe(400);
-    const response = await api.put(doc.slug, { ...doc, state: "recommended_for_award", outcomeDate: "2027-07-01" });
+    const response = await api.put(doc.slug, { ...doc, state: "recommended_for_award", outcomeDate: "2026-07-01" });
     expect(response.status).toBe(200);
     expect(response.body.sync.pending.map((t: { jobType: string }) => t.jobType)).toEqual(["update-trainee", "award-trainee"]);
   });
