@@ -6,7 +6,20 @@ import { startReconciler } from "./jobs/reconciler.js";
 import { startWorkers } from "./jobs/workers.js";
 import { apiMetricsKey } from "./web/health.js";
 
+/** BullMQ needs `maxmemory-policy noeviction`: an evicted job key is a lost job (until the reconciler runs). */
+async function warnAboutEviction(deps: Deps): Promise<void> {
+  try {
+    const [, policy] = (await deps.redis.config("GET", "maxmemory-policy")) as [string, string];
+    if (policy && policy !== "noeviction") {
+      deps.logger.warn({ policy }, "Redis maxmemory-policy should be noeviction: evicted jobs are only restored by the reconciler");
+    }
+  } catch {
+    // managed Redis often refuses CONFIG; nothing to check then
+  }
+}
+
 export async function startWorkerProcess(deps: Deps, queues: Queues) {
+  await warnAboutEviction(deps);
   const workers = startWorkers(deps);
   const dispatcher = await startDispatcher(deps, queues);
   const reconciler = startReconciler(deps);
