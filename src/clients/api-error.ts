@@ -54,9 +54,13 @@ export class ApiError extends Error {
     this.networkCode = fields.networkCode;
   }
 
-  /** true when `messages` of any field error contains `text` (DQT reports codes only as titles there) */
+  /**
+   * true when a message of any field error contains `text`, ignoring case (DQT reports most error
+   * codes only as their titles there, trs-api.md §3c)
+   */
   hasFieldMessage(text: string): boolean {
-    return Object.values(this.fieldErrors ?? {}).some((messages) => messages.some((m) => m.includes(text)));
+    const wanted = text.toLowerCase();
+    return Object.values(this.fieldErrors ?? {}).some((messages) => messages.some((m) => m.toLowerCase().includes(wanted)));
   }
 }
 

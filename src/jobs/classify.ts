@@ -462,18 +462,11 @@ function inStatus(status: number, wanted: number | readonly [number, number]): b
   return typeof wanted === "number" ? status === wanted : status >= wanted[0] && status <= wanted[1];
 }
 
-function hasFieldMessage(error: ApiError, texts: readonly string[]): boolean {
-  const wanted = texts.map((text) => text.toLowerCase());
-  return Object.values(error.fieldErrors ?? {}).some((messages) =>
-    messages.some((message) => wanted.some((text) => message.toLowerCase().includes(text))),
-  );
-}
-
 function matches(match: ApiErrorMatch, error: ApiError): boolean {
   if (match.status !== undefined && !inStatus(error.status, match.status)) return false;
   if (match.errorCodes && (error.errorCode === undefined || !match.errorCodes.includes(error.errorCode))) return false;
   if (match.withoutErrorCode && error.errorCode !== undefined) return false;
-  if (match.fieldMessages && !hasFieldMessage(error, match.fieldMessages)) return false;
+  if (match.fieldMessages && !match.fieldMessages.some((text) => error.hasFieldMessage(text))) return false;
   if (match.withFieldErrors && !error.fieldErrors) return false;
   if (match.networkCodes && !match.networkCodes.includes(error.networkCode ?? "")) return false;
   if (match.endpoint && !match.endpoint.test(error.endpoint)) return false;

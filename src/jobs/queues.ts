@@ -20,10 +20,6 @@ export const jobNames = {
 export type JobName = (typeof jobNames)[SyncTaskKind];
 export const SLACK_ALERT_JOB = "slack-alert";
 
-export function kindOfJobName(name: string): SyncTaskKind | undefined {
-  return (Object.keys(jobNames) as SyncTaskKind[]).find((kind) => jobNames[kind] === name);
-}
-
 /**
  * Deterministic job ids: a repeated dispatch, a second dispatcher or the reconciler can only ever
  * add the same job once. BullMQ rejects ids with ':' or made only of digits.

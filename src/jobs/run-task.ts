@@ -90,6 +90,7 @@ export async function runSyncJob(options: {
 type Claim = { kind: "claimed"; task: SyncTask; trainee: Trainee } | { kind: "already-done" | "parked" | "missing"; message: string };
 
 async function claimTask(deps: Deps, taskId: bigint, attempt: number): Promise<Claim> {
+  const now = deps.now();
   return deps.prisma.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<{ id: bigint }[]>`SELECT id FROM sync_tasks WHERE id = ${taskId} FOR UPDATE`;
     if (!rows.length) return { kind: "missing", message: "task no longer exists" };
@@ -117,7 +118,7 @@ async function claimTask(deps: Deps, taskId: bigint, attempt: number): Promise<C
       await recordEvent(tx, { traineeId: task.traineeId, kind: `${task.kind}_waiting`, outcome: "info", taskId: task.id, message });
       return { kind: "parked", message };
     }
-    await tx.syncTask.update({ where: { id: task.id }, data: { state: "running", startedAt: new Date(), attempts: attempt } });
+    await tx.syncTask.update({ where: { id: task.id }, data: { state: "running", startedAt: now, attempts: attempt } });
     const trainee = await tx.trainee.findUniqueOrThrow({ where: { id: task.traineeId } });
     return { kind: "claimed", task: { ...task, state: "running" }, trainee };
   });
