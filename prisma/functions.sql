@@ -26,3 +26,22 @@ CREATE TRIGGER sync_tasks_notify AFTER INSERT OR UPDATE OF state, available_at O
 DROP TRIGGER IF EXISTS alerts_notify ON "alerts";
 CREATE TRIGGER alerts_notify AFTER INSERT OR UPDATE OF state ON "alerts"
   FOR EACH STATEMENT EXECUTE FUNCTION trs_sync_notify_dispatch();
+
+-- A sync task moves only along the table in src/trainees/sync-tasks.ts (taskTransitions); a test
+-- checks that this list and that table agree. Whoever writes, a move outside it is refused.
+CREATE OR REPLACE FUNCTION sync_tasks_transition_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.state IS DISTINCT FROM OLD.state AND NOT ((OLD.state::text || '>' || NEW.state::text) = ANY (ARRAY[
+    'pending>queued', 'pending>running', 'pending>cancelled',
+    'queued>running', 'queued>pending', 'queued>failed', 'queued>cancelled',
+    'running>succeeded', 'running>queued', 'running>failed', 'running>pending', 'running>cancelled',
+    'failed>pending', 'failed>running', 'failed>cancelled'
+  ])) THEN
+    RAISE EXCEPTION 'sync task % cannot move from % to %', OLD.id, OLD.state, NEW.state USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NEW;
+END
+$$;
+DROP TRIGGER IF EXISTS sync_tasks_transition_guard ON "sync_tasks";
+CREATE TRIGGER sync_tasks_transition_guard BEFORE UPDATE OF state ON "sync_tasks"
+  FOR EACH ROW EXECUTE FUNCTION sync_tasks_transition_guard();

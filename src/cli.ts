@@ -7,6 +7,8 @@ import { parseDuration } from "./duration.js";
 import { errorClasses } from "./jobs/classify.js";
 import { hashPassword } from "./dashboard/auth.js";
 import { restartTrnPolling, resubmitForTrn, retryTask, SupportActionError } from "./trainees/support-actions.js";
+import { createQueues } from "./jobs/queues.js";
+import { queueControl } from "./jobs/enqueue.js";
 
 const usage = `usage: npm run cli -- COMMAND
   error-classes                 the table of error classes, with their remediation
@@ -53,6 +55,8 @@ async function main(args: string[]): Promise<number> {
         return 2;
       }
       const deps = createDeps(loadConfigOrExit());
+      const queues = createQueues(deps.redis, deps.config.redisPrefix);
+      const queue = queueControl(queues);
       const actor = `cli:${process.env.USER ?? "unknown"}`;
       try {
         if (command === "poll-trn") {
@@ -61,10 +65,17 @@ async function main(args: string[]): Promise<number> {
             console.error("--for takes a duration such as 4d or 36h");
             return 2;
           }
-          const result = await restartTrnPolling({ db: deps.prisma, slug: target, forMs, now: deps.now(), actor });
+          const result = await restartTrnPolling({ db: deps.prisma, slug: target, forMs, now: deps.now(), actor, queue });
           console.log(`polling request ${result.requestId} until ${result.deadlineAt.toISOString()}`);
         } else if (command === "resubmit-trn") {
-          const result = await resubmitForTrn({ db: deps.prisma, slug: target, now: deps.now(), trnPoll: deps.config.trnPoll, actor });
+          const result = await resubmitForTrn({
+            db: deps.prisma,
+            slug: target,
+            now: deps.now(),
+            trnPoll: deps.config.trnPoll,
+            actor,
+            queue,
+          });
           console.log(`new TRN request ${result.requestId}, deadline ${result.deadlineAt.toISOString()}`);
         } else {
           if (!/^\d+$/.test(target)) {
@@ -82,6 +93,7 @@ async function main(args: string[]): Promise<number> {
         }
         throw error;
       } finally {
+        await queues.close();
         await deps.close();
       }
     }

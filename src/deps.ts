@@ -40,7 +40,14 @@ export function redisOptions(purpose: "queue" | "worker" | "events"): RedisOptio
 }
 
 export function createPrisma(config: Config, poolSize: number): Db {
-  const adapter = new PrismaPg({ connectionString: config.databaseUrl, max: poolSize });
+  // TCP keepalives: a connection to a Postgres that vanished (or a path that died) is noticed in
+  // about a minute instead of hanging until the operating system gives up.
+  const adapter = new PrismaPg({
+    connectionString: config.databaseUrl,
+    max: poolSize,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
   return new PrismaClient({ adapter });
 }
 

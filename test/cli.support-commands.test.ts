@@ -5,6 +5,7 @@ import { acceptTraineeDocument } from "../src/trainees/accept-document.js";
 import { traineeDocumentSchema } from "../src/trainees/document.js";
 import { createTestWorld, type TestWorld } from "./support/context.js";
 import { traineeDoc } from "./support/documents.js";
+import { movePendingTasks } from "./support/tasks.js";
 
 const run = promisify(execFile);
 let world: TestWorld;
@@ -41,7 +42,7 @@ async function timedOutTrainee() {
   const traineeId = accepted.trainee.id;
   const request = await world.deps.prisma.trnRequest.findFirstOrThrow({ where: { traineeId } });
   await world.deps.prisma.trnRequest.update({ where: { id: request.id }, data: { state: "timed_out" } });
-  await world.deps.prisma.syncTask.updateMany({ where: { traineeId }, data: { state: "succeeded" } });
+  await movePendingTasks(world.deps.prisma, { traineeId }, "succeeded");
   const poll = await world.deps.prisma.syncTask.create({
     data: { traineeId, kind: "poll_trn", phase: 0, state: "failed", trnRequestId: request.id, errorClass: "trn_request_timed_out" },
   });

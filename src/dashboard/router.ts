@@ -10,6 +10,7 @@ import type { Queues } from "../jobs/queues.js";
 import { jobNames } from "../jobs/queues.js";
 import { slugPattern } from "../trainees/document.js";
 import { restartTrnPolling, resubmitForTrn, retryTask, SupportActionError } from "../trainees/support-actions.js";
+import { queueControl } from "../jobs/enqueue.js";
 import { createAuth } from "./auth.js";
 import { bullBoardRouter } from "./bull-board.js";
 import { setFlash, takeFlash } from "./flash.js";
@@ -34,6 +35,7 @@ export function dashboardRouter(deps: Deps, queues: Queues): Router {
     secret = randomBytes(32).toString("base64url");
     logger.warn("SESSION_SECRET is not set: dashboard sessions end when this process stops");
   }
+  const queue = queueControl(queues);
   const auth = createAuth({ secret, users: config.dashboardUsers, now: deps.now, logger });
   const router = express.Router();
 
@@ -133,7 +135,7 @@ export function dashboardRouter(deps: Deps, queues: Queues): Router {
   router.post(
     "/trainees/:slug/restart-polling",
     ...trnAction("restart-trn-polling", async (slug, actor) => {
-      const result = await restartTrnPolling({ db, slug, forMs: restartPollingForMs, now: deps.now(), actor });
+      const result = await restartTrnPolling({ db, slug, forMs: restartPollingForMs, now: deps.now(), actor, queue });
       return `Polling for TRN request ${result.requestId} restarted until ${formatTime(result.deadlineAt)}.`;
     }),
   );
@@ -141,7 +143,7 @@ export function dashboardRouter(deps: Deps, queues: Queues): Router {
   router.post(
     "/trainees/:slug/resubmit-trn",
     ...trnAction("resubmit-for-trn", async (slug, actor) => {
-      const result = await resubmitForTrn({ db, slug, now: deps.now(), trnPoll: config.trnPoll, actor });
+      const result = await resubmitForTrn({ db, slug, now: deps.now(), trnPoll: config.trnPoll, actor, queue });
       return `Re-submitted for TRN: new request ${result.requestId}, deadline ${formatTime(result.deadlineAt)}.`;
     }),
   );

@@ -9,6 +9,7 @@
 import { ApiError, isApiError } from "../clients/api-error.js";
 import { SlackError } from "../clients/slack.js";
 import { InvalidTraineeError } from "../clients/teacher-records.js";
+import { isDatabaseUnavailable, isDeterministicDatabaseError, SyncError } from "../errors.js";
 
 /**
  * transient: retried with backoff; permanent: fails at once and waits for support; ignorable: the
@@ -24,17 +25,6 @@ export interface ErrorClass {
   kind: ErrorKind;
   /** what support staff do about it, 1–3 sentences */
   remediation: string;
-}
-
-/** An error the job layer raises itself with an explicit class (no HTTP involved). */
-export class SyncError extends Error {
-  constructor(
-    readonly errorClassName: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "SyncError";
-  }
 }
 
 export interface Classified {
@@ -147,6 +137,13 @@ const table: readonly Row[] = [
     remediation:
       "TRS rejected the TRN request or marked it dormant, so no TRN will come from it. Ask the TRS team why; once the trainee's details are corrected upstream, use “Re-submit for TRN” on the pending TRNs page.",
     when: [{ errorCodes: [10062] }],
+  },
+  {
+    name: "trn_request_unconfirmed",
+    title: "TRN request sent, answer unclear",
+    kind: "transient",
+    remediation:
+      "TRS answered the TRN request in a way trs-sync could not read (an unreadable success, a redirect, or a request timeout), so it may have received it. trs-sync sends the same request id again by itself, never a new one; if every attempt failed, retry the job once TRS answers normally.",
   },
   {
     name: "trn_request_timed_out",
@@ -436,6 +433,27 @@ const table: readonly Row[] = [
       "Slack did not accept an alert; it is kept and retried by itself. If it keeps failing, ask the operators to check SLACK_WEBHOOK_URL.",
   },
   {
+    name: "job_stalled",
+    title: "The job kept stopping mid-run",
+    kind: "permanent",
+    remediation:
+      "The job was interrupted several times in a row before it could finish (its worker was killed or crashed each time). Check with the operators that the workers are healthy (memory, restarts), then retry the job; if it stops again, pass the job id to the developers.",
+  },
+  {
+    name: "database_unavailable",
+    title: "Database unavailable",
+    kind: "transient",
+    remediation:
+      "trs-sync could not reach its own database (PostgreSQL) to record this job. It retries by itself; if it keeps failing, ask the operators to check the database, then retry the job.",
+  },
+  {
+    name: "database_error",
+    title: "trs-sync could not store the data",
+    kind: "permanent",
+    remediation:
+      "The database refused what trs-sync tried to store for this job (a duplicate or invalid value), and trying again would fail the same way. Pass the job id and message to the developers; retry the job once they say so.",
+  },
+  {
     name: "internal_error",
     title: "Unexpected error in trs-sync",
     kind: "transient",
@@ -515,5 +533,36 @@ export function classify(error: unknown): Classified {
     const classified = plain("slack_unavailable");
     return { ...classified, httpStatus: error.status === 0 ? null : error.status };
   }
+  // Database messages may quote the values (personal data): only the code is kept.
+  if (isDatabaseUnavailable(error)) return plain("database_unavailable", databaseMessage(error));
+  if (isDeterministicDatabaseError(error)) return plain("database_error", databaseMessage(error));
   return plain("internal_error");
+}
+
+function databaseMessage(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } } } }).meta
+    ?.driverAdapterError?.cause;
+  const detail = [cause?.kind, cause?.originalCode].filter((part) => typeof part === "string").join(" ");
+  return `database error ${typeof code === "string" ? code : "(no code)"}${detail ? ` (${detail})` : ""}`;
+}
+
+/** BullMQ's reason for a job that stalled more times than maxStalledCount allows. */
+const bullmqStalledReason = "job stalled more than allowable limit";
+
+/**
+ * The class of a job's failure reason as BullMQ stores it (the reconciler has only that text): the
+ * runner's reasons start with the class (`validation_failed: …`), BullMQ's own stall reason is
+ * job_stalled, anything else is internal_error.
+ */
+export function classifyFailureReason(reason: string): Classified {
+  const name = /^([a-z][a-z0-9_]*): /.exec(reason)?.[1];
+  const found = name !== undefined && byName.has(name) ? name : reason.includes(bullmqStalledReason) ? "job_stalled" : "internal_error";
+  return { errorClass: errorClass(found), httpStatus: null, errorCode: null, message: messageOf(reason), retryAfterMs: null };
+}
+
+/** A thrown value that ended a job: the runner's own (UnrecoverableError with a class prefix), or any other. */
+export function classifyJobFailure(error: Error): Classified {
+  if (error.name === "UnrecoverableError" || error.message.includes(bullmqStalledReason)) return classifyFailureReason(error.message);
+  return classify(error);
 }

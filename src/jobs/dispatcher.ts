@@ -12,6 +12,7 @@ import pg from "pg";
 import type { Deps } from "../deps.js";
 import type { SyncTaskKind } from "../generated/prisma/client.js";
 import { alertJobId, jobNames, SLACK_ALERT_JOB, taskJobId, type Queues } from "./queues.js";
+import { blockingStates, markQueued } from "../trainees/sync-tasks.js";
 import { ensureJob } from "./enqueue.js";
 import { syncJobs } from "./registry.js";
 import { slackAlertRetry } from "./slack-alert.js";
@@ -50,7 +51,7 @@ async function dispatchTaskBatch(deps: Deps, queues: Queues): Promise<number> {
           AND NOT EXISTS (
             SELECT 1 FROM sync_tasks o
             WHERE o.trainee_id = t.trainee_id
-              AND o.state IN ('pending', 'queued', 'running', 'failed')
+              AND o.state = ANY(CAST(${[...blockingStates]} AS "SyncTaskState"[]))
               AND (o.phase < t.phase OR (o.phase = t.phase AND o.id < t.id)))
         ORDER BY t.id
         LIMIT ${BATCH}
@@ -67,7 +68,10 @@ async function dispatchTaskBatch(deps: Deps, queues: Queues): Promise<number> {
           retry: syncJobs[head.kind].retry,
         });
       }
-      await tx.syncTask.updateMany({ where: { id: { in: heads.map((h) => h.id) }, state: "pending" }, data: { state: "queued" } });
+      await markQueued(
+        tx,
+        heads.map((h) => h.id),
+      );
       return heads.length;
     },
     { timeout: 60_000 },

@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { Deps } from "../deps.js";
 import type { SyncTask, SyncTaskKind, Trainee } from "../generated/prisma/client.js";
 import type { EventInput } from "../trainees/events.js";
+import type { Fence } from "../trainees/sync-tasks.js";
 import type { JobName } from "./queues.js";
 
 /**
@@ -25,6 +26,8 @@ export interface SyncContext {
   /** read when the job started, after it was marked running */
   trainee: Trainee;
   jobId: string;
+  /** what this run's claim returned: task writes made with it land only while the run owns the task */
+  fence: Fence;
   now: Date;
   /** adds an event to the trainee's timeline, tagged with this job */
   event(event: Omit<EventInput, "traineeId" | "jobName" | "jobId" | "taskId">): Promise<void>;
@@ -49,6 +52,11 @@ export interface SyncJobDefinition {
   name: JobName;
   /** true for work that can only be sent with a TRN (it waits for one in the outbox) */
   needsTrn: boolean;
+  /**
+   * The most requests one run makes to the teacher records API. With API_TIMEOUT it bounds how long
+   * a run may hold its trainee's lock (jobs/run-task.ts).
+   */
+  maxCalls: number;
   retry: RetryPolicy;
   handle(payload: SyncJobPayload, ctx: SyncContext): Promise<SyncOutcome>;
 }

@@ -1,31 +1,39 @@
 /**
  * The one processor behind every job of the teacher-records queue. For the task a job carries it:
  *
- * 1. claims the task in Postgres: a task already done completes at once; a task that is not its
- *    trainee's head (something earlier in the trainee's line is unfinished) goes back to pending
- *    and the dispatcher brings it again in turn;
+ * 1. claims the task (trainees/sync-tasks.ts): a task already done completes at once; a task that
+ *    is not its trainee's head goes back to pending and the dispatcher brings it again in turn;
+ *    while Postgres is unreachable the job waits and tries again without spending an attempt;
  * 2. takes the trainee's advisory lock for the duration of the API calls: a transaction-scoped
  *    Postgres lock, released by Postgres itself if the worker dies, so that across any number of
  *    worker processes at most one job of a trainee talks to the API at a time;
- * 3. runs the job's handler against the trainee as it is now;
- * 4. records the outcome: done, poll again later (moveToDelayed, which uses no attempt), retry
- *    (transient, with backoff), or failed for good (permanent, or out of attempts), in Postgres
- *    first, so that failures are queryable without Redis.
+ * 3. runs the job's handler against the trainee as it was read under the claim;
+ * 4. records the outcome, fenced by the claim: done, poll again later (moveToDelayed, which uses no
+ *    attempt), retry (transient, with backoff), or failed for good (permanent, or out of
+ *    attempts), in Postgres first, so that failures are queryable without Redis. A run that lost
+ *    its task meanwhile (cancelled by support, taken over after a stall) records nothing and ends.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Deps } from "../deps.js";
-import type { SyncTask, Trainee } from "../generated/prisma/client.js";
+import { isDatabaseUnavailable, SyncError } from "../errors.js";
 import { recordEvent } from "../trainees/events.js";
-import { headTask } from "../trainees/outbox.js";
-import { classify, SyncError } from "./classify.js";
-import { syncJobPayload, type SyncJobDefinition, type SyncOutcome } from "./job.js";
+import { claimTask, recordRun, type Fence, type RunOutcome, type TaskError } from "../trainees/sync-tasks.js";
+import { classify, type Classified } from "./classify.js";
+import { syncJobPayload, type SyncContext, type SyncJobDefinition, type SyncOutcome } from "./job.js";
+import { lockLifetimeMs, TraineeBusy, withTraineeLock } from "./trainee-lock.js";
 
-/** How long one job may hold its trainee's lock (API calls included). */
-const LOCK_TRANSACTION_TIMEOUT_MS = 5 * 60_000;
 /** When another job of the trainee holds the lock, look again after this. */
 const BUSY_RETRY_MS = 2_000;
+/** While Postgres is unreachable at the claim, the job waits this long (no attempt spent). */
+const DATABASE_RETRY_MS = 5_000;
+/**
+ * Claims in a row that find the task still running (its worker died mid-job) before the task fails
+ * as job_stalled. Counted in Postgres and reset by every recorded outcome, unlike BullMQ's own
+ * stalled counter, which a poll job re-delayed for days never resets.
+ */
+export const MAX_STALLS = 5;
 
-export type RunResult = { outcome: "done" | "already-done" | "parked" | "missing"; message: string };
+export type RunResult = { outcome: "done" | "already-done" | "parked" | "missing" | "superseded"; message: string };
 
 export async function runSyncJob(options: {
   deps: Deps;
@@ -36,162 +44,120 @@ export async function runSyncJob(options: {
 }): Promise<RunResult> {
   const { deps, definition, job, token } = options;
   const payload = syncJobPayload.parse(job.data);
-  const taskId = BigInt(payload.taskId);
   const jobId = job.id ?? "";
 
-  const claim = await claimTask(deps, taskId, job.attemptsMade + 1);
+  let claim;
+  try {
+    claim = await claimTask(deps.prisma, {
+      taskId: BigInt(payload.taskId),
+      attempt: job.attemptsMade + 1,
+      now: deps.now(),
+      maxStalls: MAX_STALLS,
+    });
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    deps.logger.warn({ jobId, job: definition.name }, "Postgres unreachable at the claim: the job waits");
+    return delayBy(job, token, DATABASE_RETRY_MS);
+  }
+  if (claim.kind === "stalled-out") throw new UnrecoverableError(`job_stalled: ${claim.message}`);
   if (claim.kind !== "claimed") return { outcome: claim.kind, message: claim.message };
-  const { task, trainee } = claim;
+  const { task, trainee, fence } = claim;
 
-  const event: Parameters<SyncJobDefinition["handle"]>[1]["event"] = (e) =>
-    recordEvent(deps.prisma, { ...e, traineeId: trainee.id, jobName: definition.name, jobId, taskId, at: e.at ?? deps.now() });
+  const event: SyncContext["event"] = (e) =>
+    recordEvent(deps.prisma, { ...e, traineeId: trainee.id, jobName: definition.name, jobId, taskId: task.id, at: e.at ?? deps.now() });
+  const record = (outcome: RunOutcome) => recordRun(deps.prisma, fence, outcome, deps.now());
+  const superseded = (): RunResult => {
+    const message = "the task changed while this run was under way (cancelled, or taken over by another run): nothing recorded";
+    deps.logger.info({ jobId, job: definition.name, taskId: payload.taskId }, message);
+    return { outcome: "superseded", message };
+  };
 
   let outcome: SyncOutcome;
   try {
-    outcome = await withTraineeLock(deps, trainee.id, async () => {
+    outcome = await withTraineeLock(deps.prisma, trainee.id, lockLifetimeMs(definition.maxCalls, deps.config.api.timeoutMs), async () => {
       if (definition.needsTrn && !trainee.trn) {
         throw new SyncError("trn_missing", `${definition.name} needs a TRN and the trainee has none`);
       }
-      return definition.handle(payload, { deps, task, trainee, jobId, now: deps.now(), event });
+      return definition.handle(payload, { deps, task, trainee, jobId, fence, now: deps.now(), event });
     });
   } catch (error) {
     if (error instanceof TraineeBusy) {
-      await backToQueued(deps, taskId);
-      await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
-      throw new DelayedError();
+      if (!(await record({ state: "queued" }))) return superseded();
+      return delayBy(job, token, BUSY_RETRY_MS);
     }
     const classified = classify(error);
-    if (classified.errorClass.kind !== "ignorable") return handleFailure({ ...options, task, error, event });
+    if (classified.errorClass.kind !== "ignorable") {
+      return (await handleFailure({ ...options, fence, classified, error, event, record })) ?? superseded();
+    }
     // e.g. 10052 "already awarded": what we wanted is already true at TRS (Register treats it as success).
-    await event({
-      kind: `${definition.kind}_ignored`,
-      outcome: "skipped",
-      errorClass: classified.errorClass.name,
-      httpStatus: classified.httpStatus,
-      errorCode: classified.errorCode,
-      message: classified.message,
-    });
+    await event({ kind: `${definition.kind}_ignored`, outcome: "skipped", ...eventError(classified) });
     outcome = { done: true, message: `ignored ${classified.errorClass.name}` };
   }
 
   if (!outcome.done) {
-    await deps.prisma.syncTask.update({ where: { id: taskId }, data: { state: "queued" } });
-    await job.moveToDelayed(outcome.at.getTime(), token);
-    throw new DelayedError();
+    if (!(await record({ state: "queued" }))) return superseded();
+    return delayBy(job, token, outcome.at.getTime() - Date.now());
   }
-  await deps.prisma.syncTask.update({
-    where: { id: taskId },
-    data: { state: "succeeded", finishedAt: deps.now(), errorClass: null, httpStatus: null, errorCode: null, errorMessage: null },
-  });
+  if (!(await record({ state: "succeeded" }))) return superseded();
   deps.logger.info({ jobId, job: definition.name, slug: payload.slug, taskId: payload.taskId }, outcome.message);
   return { outcome: "done", message: outcome.message };
 }
 
-type Claim = { kind: "claimed"; task: SyncTask; trainee: Trainee } | { kind: "already-done" | "parked" | "missing"; message: string };
-
-async function claimTask(deps: Deps, taskId: bigint, attempt: number): Promise<Claim> {
-  const now = deps.now();
-  return deps.prisma.$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<{ id: bigint }[]>`SELECT id FROM sync_tasks WHERE id = ${taskId} FOR UPDATE`;
-    if (!rows.length) return { kind: "missing", message: "task no longer exists" };
-    const task = await tx.syncTask.findUniqueOrThrow({ where: { id: taskId } });
-    if (task.state === "succeeded" || task.state === "cancelled") {
-      return { kind: "already-done", message: `task already ${task.state}` };
-    }
-    const head = await headTask(tx, task.traineeId);
-    if (head && head.id !== task.id) {
-      // Started out of turn (an update arrived ahead of a queued award, or support retried a later
-      // job in Bull Board). Earlier failed work is retried first: CONTRACT.md §6, "retrying a failed
-      // award whose update also failed runs the update first".
-      if (task.state === "failed") {
-        await tx.syncTask.updateMany({
-          where: {
-            traineeId: task.traineeId,
-            state: "failed",
-            OR: [{ phase: { lt: task.phase } }, { phase: task.phase, id: { lt: task.id } }],
-          },
-          data: { state: "pending" },
-        });
-      }
-      await tx.syncTask.update({ where: { id: task.id }, data: { state: "pending" } });
-      const message = `waits behind ${head.kind} #${head.id} (${head.state}), which must reach the API first`;
-      await recordEvent(tx, { traineeId: task.traineeId, kind: `${task.kind}_waiting`, outcome: "info", taskId: task.id, message });
-      return { kind: "parked", message };
-    }
-    await tx.syncTask.update({ where: { id: task.id }, data: { state: "running", startedAt: now, attempts: attempt } });
-    const trainee = await tx.trainee.findUniqueOrThrow({ where: { id: task.traineeId } });
-    return { kind: "claimed", task: { ...task, state: "running" }, trainee };
-  });
+/** Puts the running job back in BullMQ's delayed set for `ms` without spending an attempt. */
+async function delayBy(job: Job, token: string | undefined, ms: number): Promise<never> {
+  await job.moveToDelayed(Date.now() + Math.max(0, ms), token);
+  throw new DelayedError();
 }
 
-class TraineeBusy extends Error {}
+const eventError = (classified: Classified) => ({
+  errorClass: classified.errorClass.name,
+  httpStatus: classified.httpStatus,
+  errorCode: classified.errorCode,
+  message: classified.message,
+});
 
-/**
- * Runs `work` while holding the trainee's advisory lock. The lock belongs to a transaction that does
- * nothing else, so what `work` writes (timeline events, the TRN) is committed as it happens.
- */
-async function withTraineeLock<T>(deps: Deps, traineeId: string, work: () => Promise<T>): Promise<T> {
-  return deps.prisma.$transaction(
-    async (lockTx) => {
-      const [row] = await lockTx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(7318, hashtext(${traineeId})) AS locked`;
-      if (!row?.locked) throw new TraineeBusy();
-      return work();
-    },
-    { timeout: LOCK_TRANSACTION_TIMEOUT_MS, maxWait: 30_000 },
-  );
-}
+const taskError = (classified: Classified): TaskError => ({
+  errorClass: classified.errorClass.name,
+  httpStatus: classified.httpStatus,
+  errorCode: classified.errorCode,
+  message: classified.message,
+});
 
-async function backToQueued(deps: Deps, taskId: bigint) {
-  await deps.prisma.syncTask.update({ where: { id: taskId }, data: { state: "queued" } });
-}
-
+/** Records a failure (fenced) and tells BullMQ what to do; undefined when the run no longer owns the task. */
 async function handleFailure(options: {
   deps: Deps;
   definition: SyncJobDefinition;
   job: Job;
-  token: string | undefined;
   worker?: Worker;
-  task: SyncTask;
+  fence: Fence;
+  classified: Classified;
   error: unknown;
-  event: (e: Parameters<Parameters<SyncJobDefinition["handle"]>[1]["event"]>[0]) => Promise<void>;
-}): Promise<never> {
-  const { deps, definition, job, task, error, event } = options;
-  const classified = classify(error);
+  event: SyncContext["event"];
+  record: (outcome: RunOutcome) => Promise<boolean>;
+}): Promise<undefined> {
+  const { deps, definition, job, fence, classified, error, event, record } = options;
   const { errorClass } = classified;
-  const common = {
-    errorClass: errorClass.name,
-    httpStatus: classified.httpStatus,
-    errorCode: classified.errorCode,
-    message: classified.message,
-  };
 
-  if (errorClass.kind === "waiting" && errorClass.name === "rate_limited" && options.worker) {
+  if (errorClass.name === "rate_limited" && options.worker) {
     // TRS counts requests per client across all our workers: pause the whole queue, use no attempt.
     const waitMs = classified.retryAfterMs ?? 60_000;
-    await event({ kind: `${definition.kind}_rate_limited`, outcome: "retrying", ...common });
-    await backToQueued(deps, task.id);
+    if (!(await record({ state: "queued" }))) return undefined;
+    await event({ kind: `${definition.kind}_rate_limited`, outcome: "retrying", ...eventError(classified) });
     await options.worker.rateLimit(waitMs);
     throw Worker.RateLimitError();
   }
 
   const attemptsLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
   const final = errorClass.kind === "permanent" || errorClass.kind === "waiting" || !attemptsLeft;
-  await event({ kind: `${definition.kind}_failed`, outcome: final ? "failure" : "retrying", ...common });
-  await deps.prisma.syncTask.update({
-    where: { id: task.id },
-    data: {
-      state: final ? "failed" : "queued",
-      errorClass: errorClass.name,
-      httpStatus: classified.httpStatus,
-      errorCode: classified.errorCode,
-      errorMessage: classified.message,
-      ...(final ? { failedAt: deps.now() } : {}),
-    },
-  });
+  const recorded = await record(
+    final ? { state: "failed", error: taskError(classified) } : { state: "queued", error: taskError(classified) },
+  );
+  if (!recorded) return undefined;
+  await event({ kind: `${definition.kind}_failed`, outcome: final ? "failure" : "retrying", ...eventError(classified) });
   const log = {
     jobId: job.id,
     job: definition.name,
-    taskId: String(task.id),
+    taskId: String(fence.taskId),
     errorClass: errorClass.name,
     status: classified.httpStatus,
     errorCode: classified.errorCode,

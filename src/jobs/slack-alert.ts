@@ -33,6 +33,19 @@ export async function raiseAlert(
   });
 }
 
+/**
+ * The alert's job failed for good (Slack refused it for about a day, or its job was lost to a
+ * failure nobody recorded): the alert is marked failed so the dashboard overview shows it, instead
+ * of sitting queued forever. Only an alert still queued moves; `updatedAt` fences a stale caller.
+ */
+export async function recordAlertFailure(db: Db, options: { alertId: bigint; updatedAt?: Date }): Promise<boolean> {
+  const { count } = await db.alert.updateMany({
+    where: { id: options.alertId, state: "queued", ...(options.updatedAt ? { updatedAt: options.updatedAt } : {}) },
+    data: { state: "failed" },
+  });
+  return count === 1;
+}
+
 export async function handleSlackAlert(options: { deps: Deps; slack: SlackClient | null; job: Job }): Promise<string> {
   const { deps, slack, job } = options;
   const { alertId } = slackAlertPayload.parse(job.data);

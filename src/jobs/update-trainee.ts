@@ -11,6 +11,7 @@ export const updateTrainee: SyncJobDefinition = {
   kind: "update_trainee",
   name: "update-trainee",
   needsTrn: true,
+  maxCalls: 2,
   retry: standardRetry,
   async handle(_payload, ctx) {
     const { trainee } = ctx;

@@ -8,8 +8,10 @@ import { ALERTS_QUEUE, TEACHER_RECORDS_QUEUE } from "./queues.js";
 import { syncJobsByName } from "./registry.js";
 import { runSyncJob } from "./run-task.js";
 import { retryDelay, type RetryPolicy } from "./job.js";
-import { handleSlackAlert, slackAlertRetry } from "./slack-alert.js";
-import { classify } from "./classify.js";
+import { handleSlackAlert, recordAlertFailure, slackAlertPayload, slackAlertRetry } from "./slack-alert.js";
+import { classify, classifyJobFailure } from "./classify.js";
+import { syncJobPayload } from "./job.js";
+import { recordLostFailure } from "../trainees/sync-tasks.js";
 
 export interface Workers {
   teacherRecords: Worker;
@@ -33,7 +35,10 @@ export function startWorkers(deps: Deps): Workers {
     // A killed worker's jobs are taken up again by another once their lock expires.
     lockDuration: deps.config.jobLockDurationMs,
     stalledInterval: deps.config.jobLockDurationMs,
-    maxStalledCount: 3,
+    // Stalls are counted per run in Postgres and fail a task after MAX_STALLS in a row (run-task.ts).
+    // BullMQ's own counter never resets over a job's life, and a poll job lives for days across
+    // deploys, so its limit is only a backstop here.
+    maxStalledCount: 1_000,
     // TRS allows 1000 requests a minute per client; this ceiling holds across all our workers.
     limiter: { max: deps.config.api.ratePerMinute, duration: 60_000 },
     settings: {
@@ -57,7 +62,36 @@ export function startWorkers(deps: Deps): Workers {
   for (const worker of [teacherRecords, alerts]) {
     worker.on("error", (error) => deps.logger.warn({ err: error.message, queue: worker.name }, "worker error"));
   }
-  alerts.on("failed", (job, error) => deps.logger.warn({ jobId: job?.id, err: error.message }, "slack alert attempt failed"));
+  // A job BullMQ failed for good is recorded in Postgres even when the runner could not record it
+  // (Postgres failed in the claim or the last write, a stall limit, a crash): no task stays queued
+  // or running unseen. The reconciler does the same for failures this listener misses.
+  teacherRecords.on("failed", (job, error) => {
+    if (!job?.finishedOn) return; // retried later
+    const payload = syncJobPayload.safeParse(job.data);
+    const definition = syncJobsByName.get(job.name);
+    if (!payload.success || !definition) return;
+    const classified = classifyJobFailure(error);
+    void recordLostFailure(deps.prisma, {
+      taskId: BigInt(payload.data.taskId),
+      error: {
+        errorClass: classified.errorClass.name,
+        httpStatus: classified.httpStatus,
+        errorCode: classified.errorCode,
+        message: classified.message,
+      },
+      now: deps.now(),
+      jobId: job.id ?? "",
+      jobName: definition.name,
+    }).catch((err: Error) => deps.logger.warn({ jobId: job.id, err: err.message }, "could not record a failed job; the reconciler will"));
+  });
+  alerts.on("failed", (job, error) => {
+    deps.logger.warn({ jobId: job?.id, err: error.message }, "slack alert attempt failed");
+    const payload = slackAlertPayload.safeParse(job?.data);
+    if (!job?.finishedOn || !payload.success) return;
+    void recordAlertFailure(deps.prisma, { alertId: BigInt(payload.data.alertId) }).catch((err: Error) =>
+      deps.logger.warn({ jobId: job.id, err: err.message }, "could not record a failed alert; the reconciler will"),
+    );
+  });
 
   return {
     teacherRecords,

@@ -9,7 +9,7 @@ import type { TraineeDocument, TraineeStateName } from "./document.js";
 import { decideState, syncWorkFor } from "./state-machine.js";
 import { changedFields, documentComparable, documentHash, rowFields, storedFields } from "./records.js";
 import { recordEvent } from "./events.js";
-import { enqueueSyncTask } from "./outbox.js";
+import { enqueueSyncTask, lockTraineeBySlug } from "./sync-tasks.js";
 import { activeTrnRequest, openTrnRequest } from "./trn-requests.js";
 import type { TrnPollConfig } from "./trn-schedule.js";
 
@@ -54,9 +54,9 @@ function isUniqueViolation(error: unknown, field: string): boolean {
 
 async function acceptInTransaction(tx: Prisma.TransactionClient, options: AcceptOptions): Promise<AcceptResult> {
   const { doc, now } = options;
-  // Lock the row: concurrent PUTs of one trainee, and the jobs that move its state, take turns.
-  const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM trainees WHERE slug = ${doc.slug} FOR UPDATE`;
-  const existing = locked[0] ? await tx.trainee.findUnique({ where: { id: locked[0].id } }) : null;
+  // Lock the row: concurrent PUTs of one trainee, a job claiming its work, and support actions take
+  // turns, so an edit never joins an update that has already read the trainee (sync-tasks.ts).
+  const existing = await lockTraineeBySlug(tx, doc.slug);
   const hash = documentHash(doc);
   if (existing && existing.documentHash === hash) {
     return { status: 200, trainee: existing, changed: false, work: [] };

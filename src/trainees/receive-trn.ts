@@ -6,11 +6,11 @@
  */
 import type { Deps } from "../deps.js";
 import { Prisma, type TrnRequest } from "../generated/prisma/client.js";
-import { recordEvent } from "./events.js";
-import { enqueueSyncTask } from "./outbox.js";
-
-import { SyncError } from "../jobs/classify.js";
 import type { TrnRequestResult } from "../clients/teacher-records.js";
+import { SyncError } from "../errors.js";
+import { recordEvent } from "./events.js";
+import { enqueueSyncTask, lockTrainee } from "./sync-tasks.js";
+import { openTrnRequestStates } from "./trn-requests.js";
 
 const trnConflict = (message: string) => new SyncError("trn_conflict", message);
 
@@ -28,8 +28,8 @@ export async function storeTrn(options: {
   const now = deps.now();
   try {
     await deps.prisma.$transaction(async (tx) => {
-      await tx.$queryRaw`SELECT id FROM trainees WHERE id = ${traineeId}::uuid FOR UPDATE`;
-      const trainee = await tx.trainee.findUniqueOrThrow({ where: { id: traineeId } });
+      const trainee = await lockTrainee(tx, traineeId);
+      if (!trainee) throw new SyncError("internal_error", "the trainee no longer exists");
       if (trainee.trn && trainee.trn !== trn) {
         throw trnConflict(`TRS allocated ${trn} but the trainee already has ${trainee.trn}`);
       }
@@ -90,9 +90,9 @@ export async function settleTrnAnswer(options: {
     return true;
   }
   if (result.status === "rejected") {
-    await deps.prisma.trnRequest.update({
-      where: { id: request.id },
-      data: { state: "failed", activeTraineeId: null, lastResponse: toJson(result.raw) },
+    await deps.prisma.trnRequest.updateMany({
+      where: { id: request.id, state: { in: [...openTrnRequestStates] } },
+      data: { state: "failed", activeTraineeId: null, nextPollAt: null, lastResponse: toJson(result.raw) },
     });
     throw new SyncError("trn_request_rejected", `TRN request ${request.requestId} was rejected by the API`);
   }

@@ -1,31 +1,64 @@
 /**
- * What support staff can do to a trainee's sync work, used by the CLI now and the dashboard later.
- * Every action leaves an event on the trainee's timeline.
+ * What support staff can do to a trainee's sync work, from the CLI and the dashboard. Each action
+ * locks the trainee first (like a PUT and a job's claim), changes tasks only through sync-tasks.ts,
+ * and leaves an event on the trainee's timeline. Once it has committed, it asks BullMQ to follow
+ * (remove a cancelled task's job, bring a delayed poll forward); that part is best effort, since a
+ * job that is left behind finds its task cancelled, or its poll due, when it runs.
  */
 import type { Db } from "../deps.js";
-import type { SyncTask } from "../generated/prisma/client.js";
+import type { SyncTask, SyncTaskKind } from "../generated/prisma/client.js";
+import { SupportActionError } from "../errors.js";
 import { recordEvent } from "./events.js";
-import { enqueueSyncTask } from "./outbox.js";
-import { openTrnRequest } from "./trn-requests.js";
+import { cancelTasks, enqueueSyncTask, lockTraineeBySlug, notStartedStates, retryFailedTasks, runNotBefore } from "./sync-tasks.js";
+import { closeActiveTrnRequest, openTrnRequest } from "./trn-requests.js";
 import type { TrnPollConfig } from "./trn-schedule.js";
 
-export class SupportActionError extends Error {}
+export { SupportActionError };
 
-async function traineeBySlug(db: Db, slug: string) {
-  const trainee = await db.trainee.findUnique({ where: { slug } });
+/** The BullMQ side of support actions (jobs/enqueue.ts implements it). */
+export interface QueueControl {
+  /** removes the jobs of these tasks, unless they are running */
+  remove(tasks: { kind: SyncTaskKind; id: bigint }[]): Promise<void>;
+  /** a delayed job of this task runs now */
+  runNow(task: { kind: SyncTaskKind; id: bigint }): Promise<void>;
+}
+
+interface ActionOptions {
+  db: Db;
+  now: Date;
+  /** who asked: a dashboard user, or `cli:<user>` */
+  actor: string;
+  /** when given, BullMQ follows at once; without it, the dispatcher and the jobs catch up by themselves */
+  queue?: QueueControl;
+}
+
+/** Runs `after` once the action committed; a Redis failure there changes nothing that matters. */
+async function thenQueue(queue: QueueControl | undefined, after: (queue: QueueControl) => Promise<void>): Promise<void> {
+  if (!queue) return;
+  try {
+    await after(queue);
+  } catch {
+    // Postgres has decided: the dispatcher and the jobs' own checks bring BullMQ in line.
+  }
+}
+
+async function lockedTrainee(tx: Parameters<Parameters<Db["$transaction"]>[0]>[0], slug: string, needsNoTrn: boolean) {
+  const trainee = await lockTraineeBySlug(tx, slug);
   if (!trainee) throw new SupportActionError(`no trainee with slug ${slug}`);
+  if (needsNoTrn && trainee.trn) throw new SupportActionError(`trainee ${trainee.slug} already has TRN ${trainee.trn}`);
   return trainee;
 }
 
 /**
  * Restarts polling of the trainee's latest TRN request (timed out, or still pending) with a new
- * deadline `forMs` from now. Playbook: "kick off another polling job with a timeout in the future".
+ * deadline `forMs` from now, and polls at once. Playbook: "kick off another polling job with a
+ * timeout in the future". A poll in flight keeps running; it cannot undo the new deadline (its
+ * writes are fenced by the deadline it read).
  */
-export async function restartTrnPolling(options: { db: Db; slug: string; forMs: number; now: Date; actor: string }) {
+export async function restartTrnPolling(options: ActionOptions & { slug: string; forMs: number }) {
   const { db, now } = options;
-  const trainee = await traineeBySlug(db, options.slug);
-  if (trainee.trn) throw new SupportActionError(`trainee ${trainee.slug} already has TRN ${trainee.trn}`);
-  return db.$transaction(async (tx) => {
+  const result = await db.$transaction(async (tx) => {
+    const trainee = await lockedTrainee(tx, options.slug, true);
     const request = await tx.trnRequest.findFirst({
       where: { traineeId: trainee.id, state: { in: ["pending", "timed_out", "requested"] } },
       orderBy: { createdAt: "desc" },
@@ -36,14 +69,17 @@ export async function restartTrnPolling(options: { db: Db; slug: string; forMs: 
       where: { id: request.id },
       data: { state: "pending", deadlineAt, nextPollAt: now, activeTraineeId: trainee.id, timedOutAt: null },
     });
-    const poll = await tx.syncTask.findFirst({ where: { trnRequestId: request.id, kind: "poll_trn" }, orderBy: { id: "desc" } });
-    if (poll && ["failed", "pending", "queued"].includes(poll.state)) {
-      await tx.syncTask.update({
-        where: { id: poll.id },
-        data: { state: poll.state === "failed" ? "pending" : poll.state, availableAt: now },
-      });
-    } else if (!poll || poll.state !== "running") {
-      await enqueueSyncTask(tx, { traineeId: trainee.id, kind: "poll_trn", now, trnRequestId: request.id });
+    let poll: SyncTask | null = await tx.syncTask.findFirst({
+      where: { trnRequestId: request.id, kind: "poll_trn" },
+      orderBy: { id: "desc" },
+    });
+    if (poll?.state === "failed") {
+      await retryFailedTasks(tx, { task: poll, now });
+    } else if (poll && (notStartedStates as readonly string[]).includes(poll.state)) {
+      await runNotBefore(tx, poll.id, now);
+    } else if (poll?.state !== "running") {
+      const created = await enqueueSyncTask(tx, { traineeId: trainee.id, kind: "poll_trn", now, trnRequestId: request.id });
+      poll = await tx.syncTask.findUniqueOrThrow({ where: { id: created.id } });
     }
     await recordEvent(tx, {
       traineeId: trainee.id,
@@ -52,67 +88,64 @@ export async function restartTrnPolling(options: { db: Db; slug: string; forMs: 
       message: `${options.actor} restarted polling of request ${request.requestId} until ${deadlineAt.toISOString()}`,
       at: now,
     });
-    return { requestId: request.requestId, deadlineAt };
+    return { requestId: request.requestId, deadlineAt, poll };
   });
+  const poll = result.poll;
+  if (poll) await thenQueue(options.queue, (queue) => queue.runNow(poll));
+  return { requestId: result.requestId, deadlineAt: result.deadlineAt };
 }
 
 /**
- * Re-submits the trainee for a TRN: closes the current request and opens a new one (new request
- * id, deadline counted from now), ahead of any work waiting for the TRN.
+ * Re-submits the trainee for a TRN: closes the current request (superseded), cancels every TRN
+ * task of the trainee that has not finished (a poll between polls, a register job waiting to
+ * retry, a run in flight, which is fenced out) and opens a new request (new request id, deadline
+ * counted from now) with its own register task, which runs at once, ahead of any work waiting for
+ * the TRN.
  */
-export async function resubmitForTrn(options: { db: Db; slug: string; now: Date; trnPoll: TrnPollConfig; actor: string }) {
+export async function resubmitForTrn(options: ActionOptions & { slug: string; trnPoll: TrnPollConfig }) {
   const { db, now } = options;
-  const trainee = await traineeBySlug(db, options.slug);
-  if (trainee.trn) throw new SupportActionError(`trainee ${trainee.slug} already has TRN ${trainee.trn}`);
-  return db.$transaction(async (tx) => {
-    await tx.trnRequest.updateMany({
-      where: { traineeId: trainee.id, activeTraineeId: trainee.id },
-      data: { activeTraineeId: null, state: "failed" },
-    });
-    await tx.syncTask.updateMany({
-      where: { traineeId: trainee.id, kind: { in: ["register_for_trn", "poll_trn"] }, state: { in: ["pending", "failed"] } },
-      data: { state: "cancelled", finishedAt: now },
-    });
+  const result = await db.$transaction(async (tx) => {
+    const trainee = await lockedTrainee(tx, options.slug, true);
+    const closed = await closeActiveTrnRequest(tx, { traineeId: trainee.id, state: "superseded" });
+    const cancelled = await cancelTasks(tx, { where: { traineeId: trainee.id, kind: { in: ["register_for_trn", "poll_trn"] } }, now });
     const request = await openTrnRequest(tx, { traineeId: trainee.id, submittedAt: now, config: options.trnPoll });
-    await enqueueSyncTask(tx, { traineeId: trainee.id, kind: "register_for_trn", now, trnRequestId: request.id });
+    await enqueueSyncTask(tx, { traineeId: trainee.id, kind: "register_for_trn", now, trnRequestId: request.id, fresh: true });
+    const replaced = closed ? `; request ${closed.requestId} closed` : "";
+    const stopped = cancelled.length ? `; cancelled ${cancelled.map((t) => `${t.kind} #${t.id}`).join(", ")}` : "";
     await recordEvent(tx, {
       traineeId: trainee.id,
       kind: "trn_resubmitted",
       outcome: "info",
-      message: `${options.actor} re-submitted for TRN: new request ${request.requestId}, deadline ${request.deadlineAt.toISOString()}`,
+      message: `${options.actor} re-submitted for TRN: new request ${request.requestId}, deadline ${request.deadlineAt.toISOString()}${replaced}${stopped}`,
       at: now,
     });
-    return { requestId: request.requestId, deadlineAt: request.deadlineAt };
+    return { requestId: request.requestId, deadlineAt: request.deadlineAt, cancelled };
   });
+  await thenQueue(options.queue, (queue) => queue.remove(result.cancelled));
+  return { requestId: result.requestId, deadlineAt: result.deadlineAt };
 }
 
 /**
  * Retries a failed task, and first every failed task before it in the trainee's line (an award's
  * failed update runs first). Returns the tasks set to run again, in order.
  */
-export async function retryTask(options: { db: Db; taskId: bigint; now: Date; actor: string }): Promise<SyncTask[]> {
+export async function retryTask(options: ActionOptions & { taskId: bigint }): Promise<SyncTask[]> {
   const { db, now } = options;
   return db.$transaction(async (tx) => {
-    const task = await tx.syncTask.findUnique({ where: { id: options.taskId } });
-    if (!task) throw new SupportActionError(`no task ${options.taskId}`);
+    const owner = await tx.syncTask.findUnique({ where: { id: options.taskId }, select: { trainee: { select: { slug: true } } } });
+    if (!owner) throw new SupportActionError(`no task ${options.taskId}`);
+    await lockedTrainee(tx, owner.trainee.slug, false);
+    const task = await tx.syncTask.findUniqueOrThrow({ where: { id: options.taskId } });
     if (task.state !== "failed") throw new SupportActionError(`task ${task.id} is ${task.state}, not failed`);
-    const failed = await tx.syncTask.findMany({
-      where: {
-        traineeId: task.traineeId,
-        state: "failed",
-        OR: [{ phase: { lt: task.phase } }, { phase: task.phase, id: { lte: task.id } }],
-      },
-      orderBy: [{ phase: "asc" }, { id: "asc" }],
-    });
-    await tx.syncTask.updateMany({ where: { id: { in: failed.map((t) => t.id) } }, data: { state: "pending", availableAt: now } });
+    const retried = await retryFailedTasks(tx, { task, now });
     await recordEvent(tx, {
       traineeId: task.traineeId,
       kind: "retry_requested",
       outcome: "info",
       taskId: task.id,
-      message: `${options.actor} retried ${failed.map((t) => `${t.kind} #${t.id}`).join(", then ")}`,
+      message: `${options.actor} retried ${retried.map((t) => `${t.kind} #${t.id}`).join(", then ")}`,
       at: now,
     });
-    return failed;
+    return retried;
   });
 }

@@ -8,12 +8,7 @@ import { upstreamApi } from "./upstream-api.js";
 import { healthRoutes } from "./health.js";
 import type { Queues } from "../jobs/queues.js";
 import { dashboardRouter } from "../dashboard/router.js";
-
-/** Prisma's "can't reach database server" (P1001), "connection closed" (P1017) and timeouts (P1002, P2024). */
-function isDatabaseUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" && ["P1001", "P1002", "P1017", "P2024"].includes(code);
-}
+import { isDatabaseUnavailable } from "../errors.js";
 
 export function createApp(deps: Deps, queues: Queues) {
   const app = express();
@@ -39,7 +34,10 @@ export function createApp(deps: Deps, queues: Queues) {
       res.status(503).set("Retry-After", "30").json({ error: "the database is unavailable; nothing was stored, retry later" });
       return;
     }
-    deps.logger.error({ err: (error as Error)?.message, path: req.path, method: req.method }, "request failed");
+    // Database messages can quote the values that failed (personal data): log the code, not the text.
+    const code = (error as { code?: unknown }).code;
+    const err = typeof code === "string" ? `${(error as Error).name} ${code}` : (error as Error)?.message;
+    deps.logger.error({ err, path: req.path, method: req.method }, "request failed");
     res.status(500).json({ error: "internal error" });
   });
   return app;

@@ -4,6 +4,7 @@ import { hashPassword } from "../../src/dashboard/auth.js";
 import { createApp } from "../../src/web/app.js";
 import { createTestWorld, type TestWorld } from "../support/context.js";
 import { client, serve } from "../support/http.js";
+import { movePendingTasks } from "../support/tasks.js";
 import { traineeDoc } from "../support/documents.js";
 
 export const accounts = {
@@ -52,17 +53,14 @@ export async function failFirstTask(world: TestWorld, slug: string, errorClass =
     where: { traineeId: trainee.id },
     orderBy: [{ phase: "asc" }, { id: "asc" }],
   });
-  return world.deps.prisma.syncTask.update({
-    where: { id: task.id },
-    data: {
-      state: "failed",
-      errorClass,
-      httpStatus: 500,
-      errorMessage: "POST /v3/trn-requests answered 500",
-      attempts: 5,
-      failedAt: new Date(),
-    },
+  await movePendingTasks(world.deps.prisma, { id: task.id }, "failed", {
+    errorClass,
+    httpStatus: 500,
+    errorMessage: "POST /v3/trn-requests answered 500",
+    attempts: 5,
+    failedAt: new Date(),
   });
+  return world.deps.prisma.syncTask.findUniqueOrThrow({ where: { id: task.id } });
 }
 
 export interface Answer {

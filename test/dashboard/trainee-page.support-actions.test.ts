@@ -115,7 +115,7 @@ describe("TRN actions", () => {
     const answer = await support.post(`/admin/trainees/${slug}/resubmit-trn`, { _csrf: await support.csrf() });
     expect(answer.status).toBe(303);
     const requests = await t.world.deps.prisma.trnRequest.findMany({ where: { trainee: { slug } }, orderBy: { createdAt: "asc" } });
-    expect(requests.map((r) => r.state)).toEqual(["failed", "requested"]);
+    expect(requests.map((r) => r.state)).toEqual(["superseded", "requested"]);
     expect(await eventKinds(slug)).toContain("trn_resubmitted");
     expect((await support.get(`/admin/trainees/${slug}`)).body).toContain(`Re-submitted for TRN: new request ${requests[1]!.requestId}`);
   });

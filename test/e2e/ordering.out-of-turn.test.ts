@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { dispatchOnce } from "../../src/jobs/dispatcher.js";
 import { startHarness, type Harness } from "../support/harness.js";
 import { traineeDoc } from "../support/documents.js";
+import { movePendingTasks } from "../support/tasks.js";
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -30,7 +31,7 @@ describe("a job that starts out of turn", () => {
 
     // recommended: update + award; the update is done, the award is handed to BullMQ …
     await harness.api.put(doc.slug, { ...doc, state: "recommended_for_award", outcomeDate: "2026-07-01" });
-    await prisma.syncTask.updateMany({ where: { kind: "update_trainee", state: "pending" }, data: { state: "succeeded" } });
+    await movePendingTasks(prisma, { kind: "update_trainee" }, "succeeded");
     await dispatchOnce(harness.world.deps, harness.world.queues);
     const award = await prisma.syncTask.findFirstOrThrow({ where: { kind: "award_trainee" } });
     expect(award.state).toBe("queued");

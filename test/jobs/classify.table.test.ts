@@ -2,7 +2,17 @@ import { describe, expect, it } from "vitest";
 import { ApiError, type ApiErrorFields } from "../../src/clients/api-error.js";
 import { SlackError } from "../../src/clients/slack.js";
 import { InvalidTraineeError } from "../../src/clients/teacher-records.js";
-import { classify, errorClass, errorClasses, SyncError, type ErrorKind } from "../../src/jobs/classify.js";
+import { classify, classifyFailureReason, errorClass, errorClasses, type ErrorKind } from "../../src/jobs/classify.js";
+import { SyncError } from "../../src/errors.js";
+import { Prisma } from "../../src/generated/prisma/client.js";
+
+/** A Prisma error as the pg driver adapter reports it, with the Postgres SQLSTATE behind it. */
+const dbError = (code: string, sqlState?: string) =>
+  new Prisma.PrismaClientKnownRequestError(`Database error. Code: \`${sqlState ?? code}\`. Message: the value 'Ada' is wrong`, {
+    code,
+    clientVersion: "7",
+    meta: sqlState ? { driverAdapterError: { name: "DriverAdapterError", cause: { originalCode: sqlState, kind: "postgres" } } } : {},
+  });
 
 const api = (fields: Partial<ApiErrorFields> & { status: number }) =>
   new ApiError({ method: "PUT", endpoint: "/v3/persons/{trn}", ...fields });
@@ -26,6 +36,7 @@ const examples: Record<string, [unknown, ErrorKind]> = {
   trn_request_exists: [api({ status: 409, errorCode: 10029, endpoint: "/v3/trn-requests", method: "POST" }), "ignorable"],
   trn_request_unknown: [api({ status: 404, errorCode: 10031, endpoint: "/v3/trn-requests", method: "GET" }), "permanent"],
   trn_request_rejected: [api({ status: 400, errorCode: 10062, endpoint: "/v3/trn-requests", method: "GET" }), "permanent"],
+  trn_request_unconfirmed: [new SyncError("trn_request_unconfirmed", "POST /v3/trn-requests → 200: may have been received"), "transient"],
   trn_request_timed_out: [new SyncError("trn_request_timed_out", "no TRN after 4 day(s)"), "waiting"],
   trn_missing: [new SyncError("trn_missing", "update-trainee needs a TRN"), "waiting"],
   trn_conflict: [new SyncError("trn_conflict", "TRS allocated another TRN"), "permanent"],
@@ -73,8 +84,48 @@ const examples: Record<string, [unknown, ErrorKind]> = {
   unexpected_response: [api({ status: 200, title: "unexpected response body", detail: "invalid: status" }), "permanent"],
   invalid_trainee_data: [new InvalidTraineeError("the trainee has no training route", "trainingRoute"), "permanent"],
   slack_unavailable: [new SlackError("Slack webhook answered 500", 500), "transient"],
+  job_stalled: [new SyncError("job_stalled", "stopped mid-run 6 times"), "permanent"],
+  database_unavailable: [dbError("P1001"), "transient"],
+  database_error: [dbError("P2002", "23505"), "permanent"],
   internal_error: [new Error("boom"), "transient"],
 };
+
+describe("database errors", () => {
+  it.each([
+    ["P2002", "23505", "database_error"],
+    ["P2003", "23503", "database_error"],
+    ["P2010", "23514", "database_error"],
+    ["P2010", "22008", "database_error"],
+    ["P2010", "22P02", "database_error"],
+    ["P2010", "P0001", "database_error"],
+    ["P1001", undefined, "database_unavailable"],
+    ["P1017", undefined, "database_unavailable"],
+    ["P2024", undefined, "database_unavailable"],
+    ["P2010", "57P01", "database_unavailable"],
+    ["P2010", "08006", "database_unavailable"],
+    ["P2010", "40P01", "database_unavailable"],
+  ])("%s (SQLSTATE %s) → %s, never quoting the values", (code, sqlState, expected) => {
+    const classified = classify(dbError(code, sqlState));
+    expect(classified.errorClass.name).toBe(expected);
+    expect(classified.message).not.toContain("Ada");
+    expect(classified.message).toContain(code);
+  });
+
+  it("never retries a deterministic database error", () => {
+    expect(classify(dbError("P2002", "23505")).errorClass.kind).toBe("permanent");
+  });
+});
+
+describe("a failure reason as BullMQ stores it", () => {
+  it.each([
+    ["validation_failed: PUT /v3/persons/{trn} → 400", "validation_failed"],
+    ["job stalled more than allowable limit", "job_stalled"],
+    ["no_such_class: something", "internal_error"],
+    ["Can't reach database server", "internal_error"],
+  ])("%s → %s", (reason, expected) => {
+    expect(classifyFailureReason(reason).errorClass.name).toBe(expected);
+  });
+});
 
 describe("the error class table", () => {
   it("keeps its stable names, in order", () => {

@@ -1,0 +1,65 @@
+/**
+ * The errors trs-sync raises itself, and what a database error means for a retry. The error class
+ * table (jobs/classify.ts) turns any of these, and the API client's ApiError, into a class with a
+ * remediation; this file holds only the types, so that trainees/ and jobs/ can both raise them.
+ */
+
+/** An error the job layer raises itself with an explicit error class (no HTTP involved). */
+export class SyncError extends Error {
+  constructor(
+    readonly errorClassName: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "SyncError";
+  }
+}
+
+/** A support action that cannot be done as asked; the message is shown to support staff as is. */
+export class SupportActionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SupportActionError";
+  }
+}
+
+/** Prisma's code (P1001, P2002 …) and the Postgres SQLSTATE behind it, when the error has them. */
+function databaseCodes(error: unknown): { prisma: string | undefined; sqlState: string | undefined } {
+  if (!error || typeof error !== "object") return { prisma: undefined, sqlState: undefined };
+  const code = (error as { code?: unknown }).code;
+  const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } }).meta
+    ?.driverAdapterError?.cause;
+  const sqlState = typeof cause?.originalCode === "string" ? cause.originalCode : typeof cause?.code === "string" ? cause.code : undefined;
+  const prisma = typeof code === "string" && /^P\d{4}$/.test(code) ? code : undefined;
+  return { prisma, sqlState: sqlState ?? (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined) };
+}
+
+/**
+ * Postgres is down, restarting, out of connections or cut off: the same statement later may well
+ * succeed. (Prisma P1001 can't reach, P1002/P1008 timeouts, P1017 closed, P2024 pool timeout,
+ * P2028 transaction closed under us; SQLSTATE 08 connection, 57P admin shutdown, 53 resources,
+ * 40001/40P01 serialization and deadlock.)
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const { prisma, sqlState } = databaseCodes(error);
+  if (prisma && ["P1001", "P1002", "P1008", "P1017", "P2024", "P2028"].includes(prisma)) return true;
+  if (!sqlState) return false;
+  return /^(08|53|57P)/.test(sqlState) || sqlState === "40001" || sqlState === "40P01";
+}
+
+/**
+ * The same statement with the same data fails again, whenever it runs: unique, foreign-key, check
+ * and not-null violations, invalid or out-of-range input, a guard trigger refusing the change.
+ * Retrying it is pointless, so it is never classed as transient.
+ */
+export function isDeterministicDatabaseError(error: unknown): boolean {
+  const { prisma, sqlState } = databaseCodes(error);
+  if (
+    prisma &&
+    ["P2000", "P2002", "P2003", "P2004", "P2005", "P2006", "P2007", "P2011", "P2012", "P2014", "P2019", "P2020", "P2023"].includes(prisma)
+  ) {
+    return true;
+  }
+  if (!sqlState) return false;
+  return /^(22|23|42)/.test(sqlState) || sqlState === "P0001";
+}

@@ -1,0 +1,378 @@
+/**
+ * The life of a sync task, the outbox row behind every job (what state-machine.ts is to the
+ * trainee): its states, the moves allowed between them, and every write that makes a move. The
+ * dispatcher, the job runner, the reconciler, the failed-job listener and the support actions all
+ * change task states through the functions here and nowhere else; a trigger in
+ * prisma/functions.sql refuses any other move, whoever makes it.
+ *
+ * Two rules make the writes safe against each other:
+ * - **The trainee row lock comes first.** Whoever decides about a trainee's line (a PUT joining an
+ *   update, a claim reading the trainee, a support action) first locks the trainee row with
+ *   `FOR NO KEY UPDATE`, so those decisions take turns and none acts on a stale view.
+ * - **A run's writes are fenced.** A claim increments `claim_count` and returns it; a run may record
+ *   its outcome only while the task is still running under that number. A stale run (a stalled
+ *   re-run, a job re-added after a Redis wipe, a task cancelled by support meanwhile) changes nothing.
+ */
+import type { Prisma, SyncTask, SyncTaskKind, SyncTaskState, Trainee } from "../generated/prisma/client.js";
+import type { Db } from "../deps.js";
+import { recordEvent } from "./events.js";
+
+type Tx = Prisma.TransactionClient;
+
+/** pending: in Postgres only · queued: in BullMQ · running: a worker claimed it · the rest are outcomes. */
+export const taskStates = ["pending", "queued", "running", "succeeded", "failed", "cancelled"] as const satisfies readonly SyncTaskState[];
+
+/** States in which a task holds its place in the trainee's line (work behind it waits). */
+export const blockingStates = ["pending", "queued", "running", "failed"] as const satisfies readonly SyncTaskState[];
+
+/** Not started: a change arriving now is carried by the task when it runs (edits coalesce). */
+export const notStartedStates = ["pending", "queued"] as const satisfies readonly SyncTaskState[];
+
+/**
+ * Every move a task may make. Anything else is a bug (or a stale writer) and is refused, here and by
+ * the database trigger `sync_tasks_transition_guard`.
+ */
+export const taskTransitions: Readonly<Record<SyncTaskState, readonly SyncTaskState[]>> = {
+  // queued: the dispatcher handed it to BullMQ · running: a job for it started anyway (a Bull Board
+  // retry) · cancelled: support, a re-submission or a discard
+  pending: ["queued", "running", "cancelled"],
+  // running: claimed · pending: parked out of turn, or its job was lost from Redis · failed: BullMQ
+  // failed the job without the runner recording it (listener, reconciler)
+  queued: ["running", "pending", "failed", "cancelled"],
+  // queued: poll again later, retry after a transient error, trainee busy, rate limited
+  // pending: a re-run found earlier work ahead of it, or its job was lost from Redis
+  running: ["succeeded", "queued", "failed", "pending", "cancelled"],
+  // pending: support retried it (or a later task of the trainee) · running: Bull Board retried it
+  failed: ["pending", "running", "cancelled"],
+  succeeded: [],
+  cancelled: [],
+};
+
+export function canMove(from: SyncTaskState, to: SyncTaskState): boolean {
+  return taskTransitions[from].includes(to);
+}
+
+/** A named move from some states to one (staying put is no move); checked against the table when this module loads. */
+function move<const From extends readonly SyncTaskState[], To extends SyncTaskState>(from: From, to: To) {
+  for (const state of from) if (state !== to && !canMove(state, to)) throw new Error(`sync task move ${state} → ${to} is not in the table`);
+  return { from: [...from] as SyncTaskState[], to };
+}
+
+const moves = {
+  dispatch: move(["pending"], "queued"),
+  claim: move(["pending", "queued", "running", "failed"], "running"),
+  park: move(["pending", "queued", "running", "failed"], "pending"),
+  handBack: move(["queued", "running"], "pending"),
+  lostFailure: move(["queued", "running"], "failed"),
+  retry: move(["failed"], "pending"),
+  cancel: move(["pending", "queued", "running", "failed"], "cancelled"),
+  succeed: move(["running"], "succeeded"),
+  wait: move(["running"], "queued"),
+  fail: move(["running"], "failed"),
+};
+
+/**
+ * Line order per trainee is (phase, id): TRN work first, then updates and withdrawals, then awards,
+ * so an award never overtakes an update, even one that arrives after it (TRS refuses updates once
+ * QTS is held: support playbook, "Teacher already has QTS/EYTS date").
+ */
+export const phaseOf: Record<SyncTaskKind, number> = {
+  register_for_trn: 0,
+  poll_trn: 0,
+  update_trainee: 1,
+  withdraw_trainee: 1,
+  award_trainee: 2,
+};
+
+/**
+ * Locks the trainee row for the rest of the transaction. FOR NO KEY UPDATE: PUTs, claims and support
+ * actions of one trainee take turns, while rows that merely reference the trainee (events, tasks)
+ * can still be inserted.
+ */
+export async function lockTrainee(tx: Tx, traineeId: string): Promise<Trainee | null> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM trainees WHERE id = ${traineeId}::uuid FOR NO KEY UPDATE`;
+  return rows.length ? tx.trainee.findUnique({ where: { id: traineeId } }) : null;
+}
+
+/** The same, by slug. */
+export async function lockTraineeBySlug(tx: Tx, slug: string): Promise<Trainee | null> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM trainees WHERE slug = ${slug} FOR NO KEY UPDATE`;
+  return rows[0] ? tx.trainee.findUnique({ where: { id: rows[0].id } }) : null;
+}
+
+export interface EnqueueOptions {
+  traineeId: string;
+  kind: SyncTaskKind;
+  now: Date;
+  /** not sent before now + delayMs */
+  delayMs?: number;
+  trnRequestId?: string;
+  /** always a new task, never joining one that has not started (a re-submission's own request) */
+  fresh?: boolean;
+}
+
+/**
+ * Adds a task unless one of the same kind has not started yet: that one reads the trainee when it
+ * runs, so it carries this change too (several quick edits become one update). A task already
+ * running read the trainee before this change, so a new one is added behind it. The caller holds
+ * the trainee lock (lockTrainee), which a claim takes too: a task cannot start between this
+ * decision and the commit. Returns the task id, new or existing.
+ */
+export async function enqueueSyncTask(tx: Tx, options: EnqueueOptions): Promise<{ id: bigint; created: boolean }> {
+  const { traineeId, kind, now } = options;
+  if (kind !== "poll_trn" && !options.fresh) {
+    const waiting = await tx.syncTask.findFirst({
+      where: { traineeId, kind, state: { in: [...notStartedStates] } },
+      select: { id: true },
+      orderBy: { id: "asc" },
+    });
+    if (waiting) return { id: waiting.id, created: false };
+  }
+  const task = await tx.syncTask.create({
+    data: {
+      traineeId,
+      kind,
+      phase: phaseOf[kind],
+      availableAt: new Date(now.getTime() + (options.delayMs ?? 0)),
+      trnRequestId: options.trnRequestId ?? null,
+    },
+    select: { id: true },
+  });
+  return { id: task.id, created: true };
+}
+
+/** The trainee's first task still in line, by (phase, id). */
+export async function headTask(tx: Tx | Db, traineeId: string) {
+  return tx.syncTask.findFirst({
+    where: { traineeId, state: { in: [...blockingStates] } },
+    orderBy: [{ phase: "asc" }, { id: "asc" }],
+  });
+}
+
+/** What a run holds after its claim: the only key that lets it record an outcome. */
+export interface Fence {
+  taskId: bigint;
+  claim: number;
+}
+
+export type Claim =
+  | { kind: "claimed"; task: SyncTask; trainee: Trainee; fence: Fence }
+  | { kind: "already-done" | "parked" | "missing"; message: string }
+  | { kind: "stalled-out"; message: string };
+
+/**
+ * Claims a task for a run: locks the trainee, then the task. A finished task completes at once; a
+ * task that is not its trainee's head goes back to pending (and, when support retried a failed one
+ * out of turn, the failed tasks before it go first); a task found still running lost its worker
+ * mid-job, which counts as a stall, and past `maxStalls` in a row it fails as job_stalled.
+ */
+export async function claimTask(db: Db, options: { taskId: bigint; attempt: number; now: Date; maxStalls: number }): Promise<Claim> {
+  const { taskId, now } = options;
+  return db.$transaction(async (tx) => {
+    const owner = await tx.syncTask.findUnique({ where: { id: taskId }, select: { traineeId: true } });
+    if (!owner) return { kind: "missing", message: "task no longer exists" };
+    const trainee = await lockTrainee(tx, owner.traineeId);
+    await tx.$queryRaw`SELECT id FROM sync_tasks WHERE id = ${taskId} FOR UPDATE`;
+    const task = await tx.syncTask.findUniqueOrThrow({ where: { id: taskId } });
+    if (!trainee) return { kind: "missing", message: "trainee no longer exists" };
+    if (!moves.claim.from.includes(task.state)) return { kind: "already-done", message: `task already ${task.state}` };
+
+    const head = await headTask(tx, task.traineeId);
+    if (head && head.id !== task.id) {
+      // Started out of turn (an update arrived ahead of a queued award, or support retried a later
+      // job in Bull Board). CONTRACT.md §6: "retrying a failed award whose update also failed runs
+      // the update first".
+      if (task.state === "failed") {
+        await tx.syncTask.updateMany({
+          where: { traineeId: task.traineeId, state: { in: moves.retry.from }, ...before(task) },
+          data: { state: moves.retry.to, availableAt: now },
+        });
+      }
+      await tx.syncTask.updateMany({ where: { id: task.id, state: { in: moves.park.from } }, data: { state: moves.park.to } });
+      const message = `waits behind ${head.kind} #${head.id} (${head.state}), which must reach the API first`;
+      await recordEvent(tx, {
+        traineeId: task.traineeId,
+        kind: `${task.kind}_waiting`,
+        outcome: "info",
+        taskId: task.id,
+        message,
+        at: now,
+      });
+      return { kind: "parked", message };
+    }
+
+    const stalls = task.state === "running" ? task.stalls + 1 : task.stalls;
+    if (stalls > options.maxStalls) {
+      const message = `the job stopped mid-run ${stalls} times in a row (its worker died or was killed each time)`;
+      await tx.syncTask.update({
+        where: { id: task.id },
+        data: {
+          state: moves.fail.to,
+          stalls,
+          errorClass: "job_stalled",
+          httpStatus: null,
+          errorCode: null,
+          errorMessage: message,
+          failedAt: now,
+        },
+      });
+      await recordEvent(tx, {
+        traineeId: task.traineeId,
+        kind: `${task.kind}_failed`,
+        outcome: "failure",
+        taskId: task.id,
+        errorClass: "job_stalled",
+        message,
+        at: now,
+      });
+      return { kind: "stalled-out", message };
+    }
+    const claimed = await tx.syncTask.update({
+      where: { id: task.id },
+      data: { state: moves.claim.to, startedAt: now, attempts: options.attempt, stalls, claimCount: { increment: 1 } },
+    });
+    return { kind: "claimed", task: claimed, trainee, fence: { taskId, claim: claimed.claimCount } };
+  });
+}
+
+/** Tasks of the same trainee before this one in line. */
+function before(task: Pick<SyncTask, "id" | "phase">): Prisma.SyncTaskWhereInput {
+  return { OR: [{ phase: { lt: task.phase } }, { phase: task.phase, id: { lt: task.id } }] };
+}
+
+/** What a task records about the error behind a failure or a retry. */
+export interface TaskError {
+  errorClass: string;
+  httpStatus: number | null;
+  errorCode: number | null;
+  message: string;
+}
+
+const errorColumns = (error: TaskError | null) => ({
+  errorClass: error?.errorClass ?? null,
+  httpStatus: error?.httpStatus ?? null,
+  errorCode: error?.errorCode ?? null,
+  errorMessage: error?.message ?? null,
+});
+
+export type RunOutcome =
+  | { state: "succeeded" }
+  /** back in BullMQ, to run again later: polling, a transient error (with it), busy, rate limited */
+  | { state: "queued"; error?: TaskError }
+  | { state: "failed"; error: TaskError };
+
+/**
+ * Records a run's outcome, fenced by its claim. Returns false when the run no longer owns the task
+ * (cancelled, re-claimed or handed back meanwhile): the caller then stops quietly.
+ */
+export async function recordRun(db: Db | Tx, fence: Fence, outcome: RunOutcome, now: Date): Promise<boolean> {
+  const where = { id: fence.taskId, state: "running" as const, claimCount: fence.claim };
+  const data: Prisma.SyncTaskUpdateManyMutationInput =
+    outcome.state === "succeeded"
+      ? { state: moves.succeed.to, finishedAt: now, stalls: 0, ...errorColumns(null) }
+      : outcome.state === "queued"
+        ? { state: moves.wait.to, stalls: 0, ...(outcome.error ? errorColumns(outcome.error) : {}) }
+        : { state: moves.fail.to, stalls: 0, failedAt: now, ...errorColumns(outcome.error) };
+  const { count } = await db.syncTask.updateMany({ where, data });
+  return count === 1;
+}
+
+/** Sets the TRN request of a running task (a register task that opened a new request), fenced. */
+export async function setRunTrnRequest(db: Db | Tx, fence: Fence, trnRequestId: string): Promise<boolean> {
+  const { count } = await db.syncTask.updateMany({
+    where: { id: fence.taskId, state: "running", claimCount: fence.claim },
+    data: { trnRequestId },
+  });
+  return count === 1;
+}
+
+/** Dispatcher: these pending tasks are in BullMQ now. */
+export async function markQueued(tx: Tx, ids: bigint[]): Promise<number> {
+  if (!ids.length) return 0;
+  const { count } = await tx.syncTask.updateMany({
+    where: { id: { in: ids }, state: { in: moves.dispatch.from } },
+    data: { state: moves.dispatch.to },
+  });
+  return count;
+}
+
+/**
+ * Reconciler: BullMQ no longer has the task's job (a Redis wipe), or finished it without the runner
+ * recording an outcome: the dispatcher brings it again and the claim decides. Only if nothing
+ * touched the row since it was read (`updatedAt`).
+ */
+export async function handBack(db: Db, task: Pick<SyncTask, "id" | "state" | "updatedAt">): Promise<boolean> {
+  if (!moves.handBack.from.includes(task.state)) return false;
+  const { count } = await db.syncTask.updateMany({
+    where: { id: task.id, state: task.state, updatedAt: task.updatedAt },
+    data: { state: moves.handBack.to },
+  });
+  return count === 1;
+}
+
+/**
+ * BullMQ failed the task's job for good and the runner did not record it (Postgres failed in the
+ * claim or in the last write, the job stalled too often, or its processor crashed): the task fails
+ * here too, so it is counted, shown and retried like any other failure, with an event saying so.
+ * Only a task still queued or running moves; one the runner already recorded stays as it is.
+ */
+export async function recordLostFailure(
+  db: Db,
+  options: { taskId: bigint; error: TaskError; now: Date; jobId: string; jobName: string; onlyIfUpdatedAt?: Date },
+): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    const task = await tx.syncTask.findUnique({ where: { id: options.taskId } });
+    if (!task || !moves.lostFailure.from.includes(task.state)) return false;
+    if (options.onlyIfUpdatedAt && task.updatedAt.getTime() !== options.onlyIfUpdatedAt.getTime()) return false;
+    const { count } = await tx.syncTask.updateMany({
+      where: { id: task.id, state: task.state, updatedAt: task.updatedAt },
+      data: { state: moves.lostFailure.to, failedAt: options.now, ...errorColumns(options.error) },
+    });
+    if (count !== 1) return false;
+    await recordEvent(tx, {
+      traineeId: task.traineeId,
+      kind: `${task.kind}_failed`,
+      outcome: "failure",
+      taskId: task.id,
+      jobId: options.jobId,
+      jobName: options.jobName,
+      errorClass: options.error.errorClass,
+      httpStatus: options.error.httpStatus,
+      errorCode: options.error.errorCode,
+      message: `${options.error.message} (the job failed in the queue without recording it; recorded now)`,
+      at: options.now,
+    });
+    return true;
+  });
+}
+
+/** Support: the failed task and every failed task before it in the trainee's line run again, in order. */
+export async function retryFailedTasks(tx: Tx, options: { task: SyncTask; now: Date }): Promise<SyncTask[]> {
+  const { task, now } = options;
+  const failed = await tx.syncTask.findMany({
+    where: { traineeId: task.traineeId, state: { in: moves.retry.from }, OR: [before(task), { id: task.id }] },
+    orderBy: [{ phase: "asc" }, { id: "asc" }],
+  });
+  await tx.syncTask.updateMany({
+    where: { id: { in: failed.map((t) => t.id) }, state: { in: moves.retry.from } },
+    data: { state: moves.retry.to, availableAt: now },
+  });
+  return failed;
+}
+
+/** Support, re-submission, discard: these tasks leave the line; a run in flight is fenced out. */
+export async function cancelTasks(tx: Tx, options: { where: Prisma.SyncTaskWhereInput; now: Date }): Promise<SyncTask[]> {
+  const tasks = await tx.syncTask.findMany({ where: { AND: [options.where, { state: { in: moves.cancel.from } }] } });
+  if (tasks.length) {
+    await tx.syncTask.updateMany({
+      where: { id: { in: tasks.map((t) => t.id) }, state: { in: moves.cancel.from } },
+      data: { state: moves.cancel.to, finishedAt: options.now },
+    });
+  }
+  return tasks;
+}
+
+/** A task that has not started runs at `at` (support's "check now"). */
+export async function runNotBefore(tx: Tx, taskId: bigint, at: Date): Promise<void> {
+  await tx.syncTask.updateMany({ where: { id: taskId, state: { in: [...notStartedStates] } }, data: { availableAt: at } });
+}
