@@ -7,20 +7,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "../support/harness.js";
 import { spawnWorker as spawnWorkerProcess } from "../support/worker-process.js";
 import { traineeDoc } from "../support/documents.js";
+import { stopChildren } from "../support/children.js";
 
 let harness: Harness | undefined;
 const children: ChildProcess[] = [];
 afterEach(async () => {
-  await Promise.all(
-    children.splice(0).map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once("exit", () => resolve());
-          child.kill("SIGTERM");
-        }),
-    ),
-  );
+  await stopChildren(children.splice(0));
   await harness?.stop();
   harness = undefined;
 });
