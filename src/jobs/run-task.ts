@@ -15,7 +15,7 @@
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Deps } from "../deps.js";
-import { isDatabaseUnavailable, SyncError } from "../errors.js";
+import { isDatabaseUnavailable, isDeterministicDatabaseError, SyncError } from "../errors.js";
 import { recordEvent } from "../trainees/events.js";
 import { claimTask, recordRun, type Fence, type RunOutcome, type TaskError } from "../trainees/sync-tasks.js";
 import { classify, type Classified } from "./classify.js";
@@ -24,7 +24,7 @@ import { lockLifetimeMs, TraineeBusy, withTraineeLock } from "./trainee-lock.js"
 
 /** When another job of the trainee holds the lock, look again after this. */
 const BUSY_RETRY_MS = 2_000;
-/** While Postgres is unreachable at the claim, the job waits this long (no attempt spent). */
+/** While Postgres is unreachable at the claim, the job waits this long (no attempt spent), or JOB_RETRY_BASE_DELAY. */
 const DATABASE_RETRY_MS = 5_000;
 /**
  * Claims in a row that find the task still running (its worker died mid-job) before the task fails
@@ -55,9 +55,13 @@ export async function runSyncJob(options: {
       maxStalls: MAX_STALLS,
     });
   } catch (error) {
-    if (!isDatabaseUnavailable(error)) throw error;
-    deps.logger.warn({ jobId, job: definition.name }, "Postgres unreachable at the claim: the job waits");
-    return delayBy(job, token, DATABASE_RETRY_MS);
+    if (isDatabaseUnavailable(error)) {
+      deps.logger.warn({ jobId, job: definition.name }, "Postgres unreachable at the claim: the job waits");
+      return delayBy(job, token, deps.config.retryBaseDelayMs ?? DATABASE_RETRY_MS);
+    }
+    // The same claim would fail again: fail for good at once (the failed-job listener records it).
+    if (isDeterministicDatabaseError(error)) throw new UnrecoverableError(`database_error: ${classify(error).message}`);
+    throw error;
   }
   if (claim.kind === "stalled-out") throw new UnrecoverableError(`job_stalled: ${claim.message}`);
   if (claim.kind !== "claimed") return { outcome: claim.kind, message: claim.message };

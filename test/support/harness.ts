@@ -59,7 +59,7 @@ export interface Harness {
     state: string;
     trn: string | null;
     awardedAt: string | null;
-    sync: { pending: { jobType: string; state: string }[]; failed: { jobType: string; errorClass: string }[] };
+    sync: { pending: { jobType: string; state: string }[]; failed: { taskId: string; jobType: string; errorClass: string }[] };
   }>;
   waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
