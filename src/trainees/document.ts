@@ -37,17 +37,30 @@ export type TrainingRoute = (typeof trainingRoutes)[number];
 
 export const sexes = ["male", "female", "other", "prefer_not_to_say", "sex_not_provided"] as const;
 
-/** A calendar date `YYYY-MM-DD` that exists (no 2025-02-30). */
+/** Dates outside these years are typing mistakes (and Postgres has no year 0). */
+const earliestDate = "1900-01-01";
+const latestDate = "2099-12-31";
+
+/** A calendar date `YYYY-MM-DD` that exists (no 2025-02-30), from 1900 to 2099. */
 export const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
   .refine((text) => {
     const date = new Date(`${text}T00:00:00Z`);
     return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
-  }, "must be a real calendar date");
+  }, "must be a real calendar date")
+  .refine((text) => text >= earliestDate && text <= latestDate, `must be between ${earliestDate} and ${latestDate}`);
 
-const name = z.string().trim().min(1, "is required").max(100, "must be at most 100 characters");
-const optionalText = (max: number) => z.string().trim().max(max, `must be at most ${max} characters`).nullish();
+/** Control characters (NUL above all, which Postgres cannot store) never belong in a name or an address. */
+const controlCharacters = /[\u0000-\u001f\u007f]/;
+const text = () =>
+  z
+    .string()
+    .trim()
+    .refine((value) => !controlCharacters.test(value), "must not contain control characters");
+
+const name = text().min(1, "is required").max(100, "must be at most 100 characters");
+const optionalText = (max: number) => text().max(max, `must be at most ${max} characters`).nullish();
 
 export const slugPattern = /^[A-Za-z0-9_-]{1,100}$/;
 
@@ -55,11 +68,11 @@ export const traineeDocumentSchema = z
   .object({
     slug: z.string().regex(slugPattern, "must be 1-100 letters, digits, - or _"),
     firstNames: name,
-    middleNames: z.string().trim().max(100, "must be at most 100 characters").nullish(),
+    middleNames: text().max(100, "must be at most 100 characters").nullish(),
     lastName: name,
     dateOfBirth: isoDate,
     sex: z.enum(sexes).nullish(),
-    email: z.string().trim().email("must be an email address").max(100).nullish(),
+    email: text().email("must be an email address").max(100).nullish(),
     trainingRoute: z.enum(trainingRoutes).nullish(),
     providerUkprn: z
       .string()

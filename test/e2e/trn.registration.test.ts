@@ -68,6 +68,11 @@ describe("register-for-trn and poll-trn", () => {
     });
     expect(failed.errorClass).toBe("trn_request_timed_out");
     await harness.waitFor("alert sent", async () => harness!.slack.accepted.length === 1);
+    // Slack answered; the worker marks the alert sent right after: wait for the row, not the reply
+    await harness.waitFor(
+      "alert marked sent",
+      async () => (await harness!.world.deps.prisma.alert.count({ where: { state: "sent" } })) === 1,
+    );
     // nothing sends it again: another dispatch and reconcile pass find nothing to do
     await reconcileOnce(harness.world.deps, { graceMs: 0 });
     expect(await harness.world.deps.prisma.alert.count({ where: { state: "sent" } })).toBe(1);
@@ -132,7 +137,9 @@ describe("register-for-trn and poll-trn", () => {
     await harness.api.put(doc.slug, doc);
     await harness.waitFor("alert delivered", async () => harness!.slack.accepted.length === 1);
     expect(harness.slack.requests()).toBe(4);
-    const alert = await harness.world.deps.prisma.alert.findFirstOrThrow();
+    const alert = await harness.waitFor("alert marked sent", async () =>
+      harness!.world.deps.prisma.alert.findFirst({ where: { state: "sent" } }),
+    );
     expect(alert).toMatchObject({ state: "sent", attempts: 4 });
     // the poll job itself failed only for the timeout, not because of Slack
     const t = await harness.trainee(doc.slug);

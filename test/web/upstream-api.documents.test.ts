@@ -45,6 +45,25 @@ describe("PUT /api/v1/trainees/{slug}", () => {
     expect(timeline.body.events.map((e: { kind: string }) => e.kind)).toEqual(["trainee_created"]);
   });
 
+  it("answers 400 to a NUL character or a date Postgres cannot store, and writes nothing", async () => {
+    const before = await counts();
+    const doc = traineeDoc();
+    const response = await api.put(doc.slug, {
+      ...doc,
+      firstNames: "Ada\u0000",
+      middleNames: "\u0007",
+      ittStartDate: "0000-01-01",
+      ittEndDate: "2027-07-31",
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.errors).toEqual({
+      firstNames: ["must not contain control characters"],
+      middleNames: ["must not contain control characters"],
+      ittStartDate: ["must be between 1900-01-01 and 2099-12-31"],
+    });
+    expect(await counts()).toEqual(before);
+  });
+
   it("answers 400 listing every invalid field, and writes nothing", async () => {
     const before = await counts();
     const doc = traineeDoc({
