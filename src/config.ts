@@ -59,6 +59,12 @@ export const envSchema = z.object({
   JOB_LOCK_DURATION: duration("JOB_LOCK_DURATION").prefault("30s"),
   /** jobs of the teacher-records queue run at once in one worker process */
   WORKER_CONCURRENCY: z.coerce.number().int().positive().max(200).default(10),
+  /**
+   * Postgres connections this process may open; default WORKER_CONCURRENCY + 10. A running job holds
+   * one for its trainee lock and needs another for its writes, so a worker needs more than
+   * WORKER_CONCURRENCY.
+   */
+  DATABASE_POOL_SIZE: optional(z.coerce.number().int().min(2).max(500)),
   /** how often the reconciler compares Postgres with Redis */
   RECONCILE_INTERVAL: duration("RECONCILE_INTERVAL").prefault("30s"),
   SLACK_WEBHOOK_URL: optional(url),
@@ -86,6 +92,13 @@ function crossVariableProblems(source: NodeJS.ProcessEnv): string[] {
     }
   }
   if (!demo && source.NODE_ENV === "production" && !has("SESSION_SECRET")) problems.push("SESSION_SECRET is required outside demo");
+  const pool = Number(source.DATABASE_POOL_SIZE);
+  const concurrency = Number(source.WORKER_CONCURRENCY || 10);
+  if (has("DATABASE_POOL_SIZE") && Number.isInteger(pool) && Number.isInteger(concurrency) && pool < concurrency + 2) {
+    problems.push(
+      `DATABASE_POOL_SIZE must be at least WORKER_CONCURRENCY + 2 (${concurrency + 2}): each running job needs two connections`,
+    );
+  }
   for (const entry of (source.DASHBOARD_USERS ?? "")
     .split(",")
     .map((e) => e.trim())
@@ -119,6 +132,7 @@ export interface Config {
   retryBaseDelayMs: number | undefined;
   jobLockDurationMs: number;
   workerConcurrency: number;
+  databasePoolSize: number;
   reconcileIntervalMs: number;
   slackWebhookUrl: string | undefined;
   publicBaseUrl: string;
@@ -176,6 +190,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     retryBaseDelayMs: env.JOB_RETRY_BASE_DELAY,
     jobLockDurationMs: env.JOB_LOCK_DURATION,
     workerConcurrency: env.WORKER_CONCURRENCY,
+    databasePoolSize: env.DATABASE_POOL_SIZE ?? env.WORKER_CONCURRENCY + 10,
     reconcileIntervalMs: env.RECONCILE_INTERVAL,
     slackWebhookUrl: env.SLACK_WEBHOOK_URL,
     publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),

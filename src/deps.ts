@@ -53,8 +53,8 @@ export function createPrisma(config: Config, poolSize: number): Db {
 
 export function createDeps(config: Config, overrides: Partial<Pick<Deps, "now" | "api" | "logger">> = {}): Deps {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
-  // Each running job holds one connection for its API call (the per-trainee advisory lock), plus headroom.
-  const prisma = createPrisma(config, config.workerConcurrency + 10);
+  // Each running job holds one connection for its API calls (the per-trainee advisory lock), plus headroom.
+  const prisma = createPrisma(config, config.databasePoolSize);
   const opened: Redis[] = [];
   const newRedis = (purpose: "queue" | "worker" | "events") => {
     const connection = new Redis(config.redisUrl, redisOptions(purpose));

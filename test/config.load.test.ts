@@ -16,6 +16,14 @@ describe("configuration", () => {
       octoberTimeoutMs: 10 * 86_400_000,
     });
     expect(config.publicBaseUrl).toBe("http://localhost:3000");
+    expect(config.databasePoolSize).toBe(20);
+  });
+
+  it("refuses a Postgres pool too small for the worker's jobs", () => {
+    expect(loadConfig({ ...base, WORKER_CONCURRENCY: "4", DATABASE_POOL_SIZE: "6" }).databasePoolSize).toBe(6);
+    expect(() => loadConfig({ ...base, WORKER_CONCURRENCY: "10", DATABASE_POOL_SIZE: "8" })).toThrow(
+      /DATABASE_POOL_SIZE must be at least WORKER_CONCURRENCY \+ 2 \(12\)/,
+    );
   });
 
   it("names every bad or missing variable, one line each", () => {

@@ -17,7 +17,7 @@
 import type { Redis } from "ioredis";
 import type { Deps } from "../deps.js";
 import type { SyncTaskKind } from "../generated/prisma/client.js";
-import { handBack, recordLostFailure } from "../trainees/sync-tasks.js";
+import { handBack, inQueueStates, recordLostFailure } from "../trainees/sync-tasks.js";
 import { classifyFailureReason } from "./classify.js";
 import { alertJobId, ALERTS_QUEUE, jobNames, taskJobId, TEACHER_RECORDS_QUEUE } from "./queues.js";
 import { recordAlertFailure } from "./slack-alert.js";
@@ -65,7 +65,7 @@ export async function reconcileOnce(deps: Deps, options: { graceMs?: number } = 
   let cursor = 0n;
   for (;;) {
     const tasks = await deps.prisma.syncTask.findMany({
-      where: { state: { in: ["queued", "running"] }, updatedAt: { lt: before }, id: { gt: cursor } },
+      where: { state: { in: [...inQueueStates] }, updatedAt: { lt: before }, id: { gt: cursor } },
       select: { id: true, kind: true, state: true, updatedAt: true },
       orderBy: { id: "asc" },
       take: BATCH,

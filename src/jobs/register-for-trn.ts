@@ -15,7 +15,7 @@ import type { TrnRequest } from "../generated/prisma/client.js";
 import { SyncError } from "../errors.js";
 import { activeTrnRequest, closeActiveTrnRequest, openTrnRequest, openTrnRequestStates } from "../trainees/trn-requests.js";
 import { settleTrnAnswer, toJson } from "../trainees/receive-trn.js";
-import { enqueueSyncTask, lockTrainee, setRunTrnRequest } from "../trainees/sync-tasks.js";
+import { enqueueSyncTask, lockTrainee, notStartedStates, setRunTrnRequest } from "../trainees/sync-tasks.js";
 import { nextPollAt } from "../trainees/trn-schedule.js";
 import { standardRetry, type SyncContext, type SyncJobDefinition, type SyncOutcome } from "./job.js";
 
@@ -141,7 +141,7 @@ async function schedulePolling(ctx: SyncContext, request: TrnRequest, why: strin
     });
     if (count === 0) return false; // closed meanwhile (re-submitted): nothing to poll
     const existing = await tx.syncTask.findFirst({
-      where: { trnRequestId: request.id, kind: "poll_trn", state: { in: ["pending", "queued", "running"] } },
+      where: { trnRequestId: request.id, kind: "poll_trn", state: { in: [...notStartedStates, "running"] } },
     });
     if (!existing) {
       await enqueueSyncTask(tx, {

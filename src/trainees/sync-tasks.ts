@@ -25,6 +25,9 @@ export const taskStates = ["pending", "queued", "running", "succeeded", "failed"
 /** States in which a task holds its place in the trainee's line (work behind it waits). */
 export const blockingStates = ["pending", "queued", "running", "failed"] as const satisfies readonly SyncTaskState[];
 
+/** In BullMQ, as far as Postgres knows: the reconciler checks these against Redis. */
+export const inQueueStates = ["queued", "running"] as const satisfies readonly SyncTaskState[];
+
 /** Not started: a change arriving now is carried by the task when it runs (edits coalesce). */
 export const notStartedStates = ["pending", "queued"] as const satisfies readonly SyncTaskState[];
 

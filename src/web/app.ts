@@ -30,7 +30,7 @@ export function createApp(deps: Deps, queues: Queues) {
     }
     if (isDatabaseUnavailable(error)) {
       // Nothing was written: the upstream application should send the document again later.
-      deps.logger.warn({ path: req.path, method: req.method }, "database unavailable");
+      deps.logger.warn({ path: req.path, method: req.method, code: (error as { code?: unknown }).code }, "database unavailable");
       res.status(503).set("Retry-After", "30").json({ error: "the database is unavailable; nothing was stored, retry later" });
       return;
     }

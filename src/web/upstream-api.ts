@@ -9,6 +9,7 @@ import { dateProblems, fieldErrors, slugPattern, traineeDocumentSchema } from ".
 import { acceptTraineeDocument } from "../trainees/accept-document.js";
 import { traineeView } from "../trainees/records.js";
 import { jobNames } from "../jobs/queues.js";
+import { blockingStates } from "../trainees/sync-tasks.js";
 import type { SyncEvent, SyncTask, Trainee } from "../generated/prisma/client.js";
 
 function bearerAuth(tokens: string[]) {
@@ -58,7 +59,7 @@ export function eventView(event: SyncEvent) {
 async function documentWithSync(deps: Deps, trainee: Trainee) {
   const [tasks, lastEvent] = await Promise.all([
     deps.prisma.syncTask.findMany({
-      where: { traineeId: trainee.id, state: { in: ["pending", "queued", "running", "failed"] } },
+      where: { traineeId: trainee.id, state: { in: [...blockingStates] } },
       orderBy: [{ phase: "asc" }, { id: "asc" }],
     }),
     deps.prisma.syncEvent.findFirst({ where: { traineeId: trainee.id }, orderBy: { id: "desc" } }),

@@ -4,6 +4,6 @@ import { databaseUrl, templateDatabase } from "../support/services.js";
 
 describe("migrations", () => {
   it("agree with prisma/schema.prisma (after a schema change, run `npm run migrate:create -- NAME`)", async () => {
-    expect(await pendingSchemaDiff(databaseUrl(templateDatabase))).toBe("");
+    expect(await pendingSchemaDiff(databaseUrl(templateDatabase()))).toBe("");
   });
 });

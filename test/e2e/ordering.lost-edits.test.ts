@@ -25,7 +25,7 @@ describe.each(["trs", "dqt"] as const)("bursts of edits while updates run (%s)",
   it("end with the API holding every trainee's last edit", async () => {
     harness = await startHarness({ api, startWorker: false, sandbox: { slowMs: 60 }, env: { UPDATE_DEBOUNCE: "30ms" } });
     const h = harness;
-    children.push(await spawnWorker(h, { WORKER_CONCURRENCY: "6" }), await spawnWorker(h, { WORKER_CONCURRENCY: "6" }));
+    children.push(await spawnWorker(h), await spawnWorker(h));
     const docs = Array.from({ length: TRAINEES }, (_, i) => traineeDoc({ lastName: `Burst${i} +slow` }));
     for (const doc of docs) await h.api.put(doc.slug, doc);
     const withTrn = await Promise.all(

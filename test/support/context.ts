@@ -15,7 +15,7 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   const name = `trs_sync_test_${process.pid}_${randomUUID().slice(0, 8)}`;
   for (let attempt = 1; ; attempt++) {
     try {
-      await withAdminClient((client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${templateDatabase}`));
+      await withAdminClient((client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${templateDatabase()}`));
       break;
     } catch (error) {
       // "source database is being accessed by other users": another file is copying it right now
@@ -40,6 +40,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
     API_TOKENS: "test-token",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     UPDATE_DEBOUNCE: "0ms",
+    // two test runs side by side stay well under Postgres's 100 connections
+    WORKER_CONCURRENCY: "4",
+    DATABASE_POOL_SIZE: "6",
     TRN_POLL_FIRST_DELAY: "1m",
     PUBLIC_BASE_URL: "http://trs-sync.test",
     ...env,

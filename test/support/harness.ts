@@ -91,6 +91,7 @@ export async function startHarness(
     SLACK_WEBHOOK_URL: slack.url,
     RECONCILE_INTERVAL: "1h",
     WORKER_CONCURRENCY: "4",
+    DATABASE_POOL_SIZE: "8",
     ...options.env,
   };
   const wrapped = options.wrapApi?.(

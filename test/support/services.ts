@@ -1,10 +1,17 @@
 /** Where the tests find Postgres and Redis, and how to start them when they are down. */
 import pg from "pg";
 import { Redis } from "ioredis";
+import { inject } from "vitest";
 
 export const testPostgresUrl = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 export const testRedisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-export const templateDatabase = "trs_sync_test_template";
+/** Each test run migrates a template database of its own, named this plus the run's process id. */
+export const templatePrefix = "trs_sync_test_template_";
+
+/** This run's template database (test/support/global-setup.ts), for test files. */
+export function templateDatabase(): string {
+  return inject("templateDatabase");
+}
 
 export const startCommands = {
   postgres: "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",

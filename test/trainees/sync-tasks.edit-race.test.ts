@@ -14,7 +14,7 @@ import { movePendingTasks } from "../support/tasks.js";
 
 let world: TestWorld;
 beforeAll(async () => {
-  world = await createTestWorld({ env: { WORKER_CONCURRENCY: "30" } });
+  world = await createTestWorld({ env: { DATABASE_POOL_SIZE: "22" } });
 });
 afterAll(() => world.cleanup());
 
