@@ -6,7 +6,11 @@ import { createDeps } from "./deps.js";
 import { parseDuration } from "./duration.js";
 import { errorClasses } from "./jobs/classify.js";
 import { hashPassword } from "./dashboard/auth.js";
-import { restartTrnPolling, resubmitForTrn, retryTask, SupportActionError } from "./trainees/support-actions.js";
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import { performance } from "node:perf_hooks";
+import { cancelTask, restartTrnPolling, resubmitForTrn, retryTask, SupportActionError } from "./trainees/support-actions.js";
+import { importFromRegister } from "./trainees/import-from-register.js";
 import { createQueues } from "./jobs/queues.js";
 import { queueControl } from "./jobs/enqueue.js";
 
@@ -15,6 +19,8 @@ const usage = `usage: npm run cli -- COMMAND
   poll-trn SLUG [--for 4d]      restart polling for a trainee's TRN with a new deadline
   resubmit-trn SLUG             open a new TRN request for a trainee (new request id and deadline)
   retry TASK_ID                 retry a failed job (and the failed jobs before it for that trainee)
+  cancel TASK_ID --reason TEXT  cancel a failed job: it leaves the trainee's line, the work behind it runs
+  import FILE                   cutover: store trainees exported from Register (JSON Lines), sending nothing
   hash-password [PASSWORD]      print a hash for DASHBOARD_USERS (reads stdin when no argument)`;
 
 function option(args: string[], name: string): string | undefined {
@@ -46,8 +52,40 @@ async function main(args: string[]): Promise<number> {
       console.log(hashPassword(password));
       return 0;
     }
+    case "import": {
+      const file = rest[0];
+      if (!file) {
+        console.error("import takes a file of JSON Lines: npm run cli -- import FILE");
+        return 2;
+      }
+      const deps = createDeps(loadConfigOrExit());
+      try {
+        const lines = createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Infinity });
+        const started = performance.now();
+        const report = await importFromRegister({ db: deps.prisma, lines, now: deps.now(), trnPoll: deps.config.trnPoll });
+        const seconds = (performance.now() - started) / 1000;
+        for (const refused of report.refused) {
+          const problems = Object.entries(refused.errors).map(([field, messages]) => `${field}: ${messages.join("; ")}`);
+          console.log(`line ${refused.line}${refused.slug ? ` (${refused.slug})` : ""} refused: ${problems.join(" | ")}`);
+        }
+        console.log(
+          `${report.read} read, ${report.imported} imported, ${report.unchanged} already imported, ${report.refused.length} refused; ` +
+            `${report.polling} pending TRN requests go on being polled; ${Math.round(report.read / Math.max(seconds, 0.001))} lines/s`,
+        );
+        return report.refused.length ? 1 : 0;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+          console.error(`import: no file ${file}`);
+          return 2;
+        }
+        throw error;
+      } finally {
+        await deps.close();
+      }
+    }
     case "poll-trn":
     case "resubmit-trn":
+    case "cancel":
     case "retry": {
       const target = rest[0];
       if (!target) {
@@ -77,6 +115,16 @@ async function main(args: string[]): Promise<number> {
             queue,
           });
           console.log(`new TRN request ${result.requestId}, deadline ${result.deadlineAt.toISOString()}`);
+        } else if (command === "cancel") {
+          const reason = option(rest, "--reason");
+          if (!/^\d+$/.test(target) || !reason) {
+            console.error('cancel takes a task id (a number) and --reason "why it must not be sent"');
+            return 2;
+          }
+          const { cancelled, next } = await cancelTask({ db: deps.prisma, taskId: BigInt(target), reason, now: deps.now(), actor, queue });
+          console.log(
+            `cancelled ${cancelled.kind} #${cancelled.id}${next ? `; next in line: ${next.kind} #${next.id}` : "; nothing waits behind it"}`,
+          );
         } else {
           if (!/^\d+$/.test(target)) {
             console.error("retry takes a task id (a number)");

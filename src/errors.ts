@@ -23,6 +23,17 @@ export class SupportActionError extends Error {
   }
 }
 
+/**
+ * The run no longer owns its task (support cancelled it, the trainee was discarded, another run
+ * took over): it stops before sending anything more and records nothing.
+ */
+export class RunSuperseded extends Error {
+  constructor() {
+    super("the task changed while this run was under way");
+    this.name = "RunSuperseded";
+  }
+}
+
 /** Prisma's code (P1001, P2002 …) and the Postgres SQLSTATE behind it, when the error has them. */
 function databaseCodes(error: unknown): { prisma: string | undefined; sqlState: string | undefined } {
   if (!error || typeof error !== "object") return { prisma: undefined, sqlState: undefined };

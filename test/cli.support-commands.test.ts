@@ -76,4 +76,23 @@ describe("npm run cli", () => {
     expect(stdout).toContain(`poll_trn #${poll.id}`);
     expect((await world.deps.prisma.syncTask.findUniqueOrThrow({ where: { id: poll.id } })).state).toBe("pending");
   });
+
+  it("cancel takes a failed job out of the trainee's line, with the reason on the timeline; it needs a reason", async () => {
+    const { poll } = await timedOutTrainee();
+    await expect(cli("cancel", String(poll.id))).rejects.toMatchObject({ stderr: expect.stringContaining("--reason") });
+    const { stdout } = await cli("cancel", String(poll.id), "--reason", "TRS team allocated the TRN by hand");
+    expect(stdout).toContain(`cancelled poll_trn #${poll.id}`);
+    expect((await world.deps.prisma.syncTask.findUniqueOrThrow({ where: { id: poll.id } })).state).toBe("cancelled");
+    const event = await world.deps.prisma.syncEvent.findFirstOrThrow({ where: { kind: "poll_trn_cancelled", taskId: poll.id } });
+    expect(event.message).toMatch(/^cli:.* cancelled poll_trn #\d+ \(trn_request_timed_out\): TRS team allocated the TRN by hand/);
+    await expect(cli("cancel", String(poll.id), "--reason", "again")).rejects.toMatchObject({
+      stderr: expect.stringContaining("only a failed job can be cancelled"),
+    });
+  });
+
+  it("import says which file it cannot read", async () => {
+    await expect(cli("import", "/no/such/file.jsonl")).rejects.toMatchObject({
+      stderr: expect.stringContaining("no file /no/such/file.jsonl"),
+    });
+  });
 });

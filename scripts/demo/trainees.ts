@@ -70,7 +70,8 @@ export function demoTrainees(now: Date): DemoTrainee[] {
     studyMode: "full_time",
     courseMinAge: 11,
     courseMaxAge: 16,
-    ittQualificationAim: "PGCE",
+    ittQualificationAim: "020", // the HESA code of "Postgraduate Certificate in Education"
+    nationalInsuranceNumber: null,
     state: "submitted_for_trn",
   };
 
@@ -140,16 +141,18 @@ export function demoTrainees(now: Date): DemoTrainee[] {
     },
     {
       slug: "demo-katherine-johnson",
-      story: "imported with a TRN as trn_received (update), edited (update), deferred (update), reinstated (update) → trn_received",
+      story:
+        "+legacy: imported with a TRN as trn_received, a record TRS lets us change (update), edited (update), deferred (update), reinstated (update) → trn_received",
       importWithTrn: true,
       document: {
         ...base,
         slug: "demo-katherine-johnson",
         firstNames: "Katherine",
-        lastName: "Johnson",
+        lastName: "Johnson +legacy",
         dateOfBirth: "1993-08-26",
         sex: "female",
         email: "k.johnson@example.org",
+        nationalInsuranceNumber: "QQ123456A",
         courseSubjects: ["100425"], // physics
         courseMinAge: 14,
         courseMaxAge: 19,

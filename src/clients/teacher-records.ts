@@ -34,6 +34,13 @@ export interface PlannedCall {
   /** path and query string, relative to the base URL, e.g. `/v3/persons/1234567` */
   path: string;
   body: unknown;
+  /**
+   * Members of `body` that trs-sync holds no value for and that the API would clear if sent empty
+   * (TRS's PUT persons replaces every member): the adapter reads the record first and sends back
+   * the value the API holds. The hash of what was accepted covers `body` as planned, so a call is
+   * skipped when trs-sync's own data has not changed.
+   */
+  keep?: readonly string[];
 }
 
 export interface CallResult {

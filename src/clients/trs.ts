@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import type { Trainee } from "../generated/prisma/client.js";
-import { trsPersonBody, trsRouteBody, trsRouteStatus, trsTrnRequestBody, requireTrn } from "../trainees/payloads.js";
+import { trsPersonCall, trsRouteBody, trsRouteStatus, trsTrnRequestBody, requireTrn } from "../trainees/payloads.js";
 import { createHttpClient, endpointTemplate, expectBody, expectTrnRequestBody, type EndpointPattern, type HttpResponse } from "./http.js";
 import type { CallResult, PlannedCall, RequestObserver, SyncOperation, TeacherRecordsClient, TrnRequestResult } from "./teacher-records.js";
 
@@ -53,6 +53,13 @@ const trnRequestInfo = z
 /** `GET /v3/persons/{trn}`: checked loosely, it is shown to support as it came. */
 const person = z.looseObject({ trn: z.string() });
 
+/** What a PII update must send back when trs-sync holds no value (GetPersonResponse, 20250627). */
+const heldPersonalDetails = z.looseObject({
+  trn: z.string(),
+  emailAddress: z.string().nullable(),
+  nationalInsuranceNumber: z.string().nullable(),
+});
+
 function trnRequestResult(response: HttpResponse, requestId: string): TrnRequestResult {
   const info = expectTrnRequestBody(trnRequestInfo, response, requestId);
   const status = info.status === "Completed" ? "completed" : info.status === "Pending" ? "pending" : "rejected";
@@ -76,6 +83,17 @@ export function createTrsClient(options: TrsClientOptions): TeacherRecordsClient
   });
 
   const personPath = (trn: string) => `/v3/persons/${encodeURIComponent(trn)}`;
+
+  /**
+   * A PUT persons whose planned body lacks values trs-sync does not hold: TRS's own values go back
+   * in, read from `GET /v3/persons/{trn}` just before (it shows the email and NINO at 20250627).
+   */
+  const withHeldValues = async (call: PlannedCall) => {
+    const held = expectBody(heldPersonalDetails, await http.request({ method: "GET", path: call.path }));
+    const body = { ...(call.body as Record<string, unknown>) };
+    for (const member of call.keep ?? []) body[member] = held[member as keyof typeof held] ?? null;
+    return body;
+  };
 
   return {
     kind: "trs",
@@ -101,11 +119,13 @@ export function createTrsClient(options: TrsClientOptions): TeacherRecordsClient
       };
       if (operation !== "update") return [route];
       // PII first, then the route: the same order as Register's two jobs (§6.5).
-      return [{ endpoint: "trs:person", method: "PUT", path: personPath(trn), body: trsPersonBody(trainee) }, route];
+      const person = trsPersonCall(trainee);
+      return [{ endpoint: "trs:person", method: "PUT", path: personPath(trn), ...person }, route];
     },
 
     async send(call: PlannedCall): Promise<CallResult> {
-      const response = await http.request({ method: call.method, path: call.path, body: call.body });
+      const body = call.keep?.length ? await withHeldValues(call) : call.body;
+      const response = await http.request({ method: call.method, path: call.path, body });
       return { status: response.status, body: response.body };
     },
 

@@ -13,6 +13,7 @@ export const awardTrainee: SyncJobDefinition = {
   kind: "award_trainee",
   name: "award-trainee",
   needsTrn: true,
+  operation: "award",
   maxCalls: 1,
   retry: standardRetry,
   async handle(_payload, ctx) {

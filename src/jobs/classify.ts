@@ -8,7 +8,7 @@
  */
 import { ApiError, isApiError } from "../clients/api-error.js";
 import { SlackError } from "../clients/slack.js";
-import { InvalidTraineeError } from "../clients/teacher-records.js";
+import { InvalidTraineeError, type SyncOperation } from "../clients/teacher-records.js";
 import { isDatabaseUnavailable, isDeterministicDatabaseError, SyncError } from "../errors.js";
 
 /**
@@ -25,6 +25,11 @@ export interface ErrorClass {
   kind: ErrorKind;
   /** what support staff do about it, 1–3 sentences */
   remediation: string;
+  /**
+   * The API answers the same for this trainee whatever is sent later (an ignorable refusal that
+   * cannot change): the call is not sent again, which spares the rate limit.
+   */
+  refusedForGood?: true;
 }
 
 export interface Classified {
@@ -51,6 +56,8 @@ interface ApiErrorMatch {
   networkCodes?: readonly string[];
   /** the endpoint template */
   endpoint?: RegExp;
+  /** what the job was doing when it failed (an error can mean success for one and not another) */
+  operations?: readonly SyncOperation[];
 }
 
 interface Row extends ErrorClass {
@@ -127,7 +134,7 @@ const table: readonly Row[] = [
     title: "TRS does not know the TRN request",
     kind: "permanent",
     remediation:
-      "TRS has no TRN request with our request id: it never arrived, or was made with another API key. Use “Re-submit for TRN” on the pending TRNs page, which sends a new request.",
+      "TRS has no TRN request with our request id: it never arrived, or was made with another API key. Use “Re-submit for TRN” on the trainee page (or `npm run cli -- resubmit-trn SLUG`), which sends a new request.",
     when: [{ errorCodes: [10031] }, { status: 404, withoutErrorCode: true, endpoint: dqtTrnRequest }],
   },
   {
@@ -135,7 +142,7 @@ const table: readonly Row[] = [
     title: "TRN request rejected",
     kind: "permanent",
     remediation:
-      "TRS rejected the TRN request or marked it dormant, so no TRN will come from it. Ask the TRS team why; once the trainee's details are corrected upstream, use “Re-submit for TRN” on the pending TRNs page.",
+      "TRS rejected the TRN request or marked it dormant, so no TRN will come from it. Ask the TRS team why; once the trainee's details are corrected upstream, use “Re-submit for TRN” on the trainee page (or `npm run cli -- resubmit-trn SLUG`).",
     when: [{ errorCodes: [10062] }],
   },
   {
@@ -150,21 +157,21 @@ const table: readonly Row[] = [
     title: "No TRN before the polling deadline",
     kind: "waiting",
     remediation:
-      "TRS has not allocated a TRN before our polling deadline. Ask the TRS team why the TRN is taking a while (a potential duplicate waits for manual review); if there is no issue, restart polling with `npm run cli -- poll-trn SLUG --for 4d` or extend the deadline on the pending TRNs page.",
+      "TRS has not allocated a TRN before our polling deadline. Ask the TRS team why the TRN is taking a while (a potential duplicate waits for manual review); if there is no issue, use “Restart TRN polling” on the trainee page (or `npm run cli -- poll-trn SLUG --for 4d`), which sets a new deadline.",
   },
   {
     name: "trn_missing",
     title: "Waiting for a TRN",
     kind: "waiting",
     remediation:
-      "This work needs a TRN and the trainee has none yet; it is sent by itself once the TRN arrives. If the trainee has no TRN request pending (see the pending TRNs page), use “Re-submit for TRN”.",
+      "This work needs a TRN and the trainee has none yet; it is sent by itself once the TRN arrives. If the trainee has no TRN request pending (see TRN requests on the trainee page), use “Re-submit for TRN” there.",
   },
   {
     name: "trn_conflict",
     title: "TRS allocated a different TRN",
     kind: "permanent",
     remediation:
-      "TRS gave this trainee a different TRN from the one we already hold, which may mean a duplicate record. Ask the TRS team which TRN is right, correct the trainee's TRN upstream, then retry or delete the job.",
+      "TRS gave this trainee a different TRN from the one we already hold, which may mean a duplicate record. Ask the TRS team which TRN is right, correct the trainee's TRN upstream, then retry the job, or cancel it (`npm run cli -- cancel TASK_ID --reason …`) if nothing must be sent.",
   },
 
   // -- The person record (trs-api.md §3c, §3e) --------------------------------------------------
@@ -173,7 +180,7 @@ const table: readonly Row[] = [
     title: "Teacher record not found",
     kind: "permanent",
     remediation:
-      "The teacher records API cannot find the trainee: this happens when the date of birth we hold differs from theirs, or when the TRN is inactive on their side. Speak with the TRS team to work out which, align the date of birth on both services and re-run the job.",
+      "The teacher records API has no active record with the trainee's TRN: at TRS the record was deactivated or merged into another (its updates check no date of birth); on DQT the date of birth we hold may also differ from theirs. Ask the TRS team which record the trainee should have, correct the TRN (or the date of birth) upstream, then retry the job.",
     when: [{ errorCodes: [10001] }, { status: 404, withoutErrorCode: true, endpoint: dqtTeacher }],
   },
   {
@@ -204,8 +211,11 @@ const table: readonly Row[] = [
     name: "pii_update_not_permitted",
     title: "Personal details cannot be changed at TRS",
     kind: "ignorable",
+    // TRS sets "allow updates from the source application" for no person it creates now (SetPii.cs),
+    // and QTS or EYTS once held is not taken away through the API
+    refusedForGood: true,
     remediation:
-      "TRS does not take personal-detail changes for this record (we did not create it, or the person already holds QTS or EYTS). This counts as success, as it did in Register; if the details really must change, ask the TRS team.",
+      "TRS does not take personal-detail changes for this record (we did not create it, or the person already holds QTS or EYTS). This counts as success, as it did in Register: nothing to do. If the details really must change, ask the TRS team.",
     when: [{ errorCodes: [10041, 10042, 10057] }],
   },
 
@@ -214,7 +224,15 @@ const table: readonly Row[] = [
     name: "already_awarded",
     title: "Route already awarded at TRS",
     kind: "ignorable",
-    remediation: "TRS already shows the route as awarded (Holds). This counts as success: nothing to do.",
+    remediation: "TRS already shows the route as awarded (Holds). For an award this counts as success: nothing to do.",
+    when: [{ errorCodes: [10052], operations: ["award"] }],
+  },
+  {
+    name: "route_already_awarded",
+    title: "Route awarded at TRS: change refused",
+    kind: "permanent",
+    remediation:
+      "TRS holds QTS or EYTS on this route, so it refuses any other status (a withdrawal or an update after the award): nothing was changed there. Check with the provider what is right; an award can only be undone by the TRS team in their console. Cancel the job once that is settled.",
     when: [{ errorCodes: [10052] }],
   },
   {
@@ -238,7 +256,7 @@ const table: readonly Row[] = [
     title: "Training country not accepted",
     kind: "permanent",
     remediation:
-      "TRS does not accept the training country sent (trs-sync always sends GB; an iQTS trainee may need their real training country). Ask the TRS team how to record this trainee and pass the job to the developers.",
+      "TRS does not know the training country sent for this iQTS trainee. Correct the trainee's training country upstream (a TRS country code such as FR; UK routes are always sent as GB), then retry the job.",
     when: [{ errorCodes: [10047] }],
   },
   {
@@ -262,7 +280,7 @@ const table: readonly Row[] = [
     title: "Overseas route cannot be changed",
     kind: "permanent",
     remediation:
-      "The record's route is an overseas recognition route, which TRS does not let anyone change once created. Ask the TRS team whether this trainee's route belongs on that record; delete the job if nothing must change.",
+      "The record's route is an overseas recognition route, which TRS does not let anyone change once created. Ask the TRS team whether this trainee's route belongs on that record; cancel the job (`npm run cli -- cancel TASK_ID --reason …`) if nothing must change.",
     when: [{ errorCodes: [10051] }],
   },
   {
@@ -278,7 +296,7 @@ const table: readonly Row[] = [
     title: "Route is Failed at TRS",
     kind: "permanent",
     remediation:
-      "The route is recorded as Failed at TRS and cannot go back to in training, under assessment or deferred. Check with the provider what the state should be and ask the TRS team to correct their record, then retry or delete the job.",
+      "The route is recorded as Failed at TRS and cannot go back to in training, under assessment or deferred. Check with the provider what the state should be and ask the TRS team to correct their record, then retry the job, or cancel it if nothing must change.",
     when: [{ errorCodes: [10055, 10027] }, { fieldMessages: ["Unable to change Failed Result"] }],
   },
   {
@@ -286,7 +304,7 @@ const table: readonly Row[] = [
     title: "Route is Withdrawn at TRS",
     kind: "permanent",
     remediation:
-      "The route is recorded as Withdrawn at TRS and cannot be deferred. Check with the provider: if the trainee should be training again, reinstate them upstream (that is sent as in training); otherwise delete the job.",
+      "The route is recorded as Withdrawn at TRS and cannot be deferred. Check with the provider: if the trainee should be training again, undo the withdrawal upstream (that is sent as in training); otherwise cancel the job.",
     when: [{ errorCodes: [10056, 10026] }, { fieldMessages: ["Result cannot be unwithdrawn to deferred"] }],
   },
 
@@ -296,7 +314,7 @@ const table: readonly Row[] = [
     title: "Record already holds QTS/EYTS",
     kind: "permanent",
     remediation:
-      "The record already holds QTS or EYTS, so its training details can no longer be updated. trs-sync sends an update before the award that follows it, so the award most likely reached the record another way or in an earlier run. Compare the trainee here with the record at TRS (shown on the trainee page): if there are no differences, delete the job; if there are, speak to the TRS team and maybe the provider about what needs updating.",
+      "The record already holds QTS or EYTS, so its training details can no longer be updated. trs-sync sends an update before the award that follows it, so the award most likely reached the record another way or in an earlier run. Ask the TRS team for the record and compare it with the trainee page: if there are no differences, cancel the job (`npm run cli -- cancel TASK_ID --reason …`); if there are, speak to the TRS team and maybe the provider about what needs updating.",
     when: [{ fieldMessages: ["Teacher already has QTS/EYTS date"] }],
   },
   {
@@ -320,7 +338,7 @@ const table: readonly Row[] = [
     title: "No ITT record in progress",
     kind: "permanent",
     remediation:
-      "If this came from an award, the trainee may already be awarded at TRS: if everything matches on their side (trainee details, the provider), delete the job and award the trainee upstream. From a withdrawal, cross-reference with TRS; if in any doubt, check with the provider what state the trainee should be in.",
+      "If this came from an award, the trainee may already be awarded at TRS: if everything matches on their side (trainee details, the provider), cancel the job and award the trainee upstream. From a withdrawal, cross-reference with TRS; if in any doubt, check with the provider what state the trainee should be in.",
     when: [{ errorCodes: [10005] }, { fieldMessages: ["Teacher has no incomplete ITT record"] }],
   },
   {
@@ -328,7 +346,7 @@ const table: readonly Row[] = [
     title: "No QTS record",
     kind: "permanent",
     remediation:
-      "The state of the record at TRS may not match ours; we have seen this when a trainee was withdrawn there and awarded here. Check whether support already has comms about the trainee, and check with the provider what state the record should be in before retrying.",
+      "The state of the record at TRS may not match ours; we have seen this when a trainee was withdrawn there and awarded here. Check whether support already has comms about the trainee, and check with the provider what state the record should be in, then retry the job or cancel it.",
     when: [{ errorCodes: [10006] }, { fieldMessages: ["Teacher has no QTS record"] }],
   },
   {
@@ -405,7 +423,7 @@ const table: readonly Row[] = [
     title: "The API refused the request",
     kind: "permanent",
     remediation:
-      "The API refused the request with an answer this list does not know. Read the response excerpt on the trainee page: correct the trainee upstream if it points at data, otherwise pass the job to the developers.",
+      "The API refused the request with an answer this list does not know. Read the response excerpt on the trainee page: if it points at data, correct the trainee upstream and retry the job; otherwise pass the job to the developers.",
     when: [{ status: [400, 499] }],
   },
   {
@@ -430,7 +448,7 @@ const table: readonly Row[] = [
     title: "Slack did not take the alert",
     kind: "transient",
     remediation:
-      "Slack did not accept an alert; it is kept and retried by itself. If it keeps failing, ask the operators to check SLACK_WEBHOOK_URL.",
+      "Slack did not accept an alert; it is kept and sent again by itself, so there is nothing to do. If it keeps failing, ask the operators to check SLACK_WEBHOOK_URL.",
   },
   {
     name: "job_stalled",
@@ -458,13 +476,13 @@ const table: readonly Row[] = [
     title: "Unexpected error in trs-sync",
     kind: "transient",
     remediation:
-      "Something unexpected went wrong inside trs-sync; it is retried by itself. If it keeps failing, pass the job id and message to the developers.",
+      "Something unexpected went wrong inside trs-sync; it is retried by itself. If it keeps failing, pass the job id and message to the developers and retry the job once they say so.",
   },
 ];
 
 /** Every error class, in a stable order (the order of the table, which is also the match order). */
-export const errorClasses: readonly ErrorClass[] = table.map(({ name, title, kind, remediation }) =>
-  Object.freeze({ name, title, kind, remediation }),
+export const errorClasses: readonly ErrorClass[] = table.map(({ name, title, kind, remediation, refusedForGood }) =>
+  Object.freeze({ name, title, kind, remediation, ...(refusedForGood ? { refusedForGood } : {}) }),
 );
 
 const byName = new Map(errorClasses.map((errorClass) => [errorClass.name, errorClass]));
@@ -480,7 +498,8 @@ function inStatus(status: number, wanted: number | readonly [number, number]): b
   return typeof wanted === "number" ? status === wanted : status >= wanted[0] && status <= wanted[1];
 }
 
-function matches(match: ApiErrorMatch, error: ApiError): boolean {
+function matches(match: ApiErrorMatch, error: ApiError, operation: SyncOperation | undefined): boolean {
+  if (match.operations && (!operation || !match.operations.includes(operation))) return false;
   if (match.status !== undefined && !inStatus(error.status, match.status)) return false;
   if (match.errorCodes && (error.errorCode === undefined || !match.errorCodes.includes(error.errorCode))) return false;
   if (match.withoutErrorCode && error.errorCode !== undefined) return false;
@@ -491,8 +510,8 @@ function matches(match: ApiErrorMatch, error: ApiError): boolean {
   return true;
 }
 
-function classOfApiError(error: ApiError): ErrorClass {
-  const row = table.find((candidate) => candidate.when?.some((match) => matches(match, error)));
+function classOfApiError(error: ApiError, operation: SyncOperation | undefined): ErrorClass {
+  const row = table.find((candidate) => candidate.when?.some((match) => matches(match, error, operation)));
   return errorClass(row?.name ?? "internal_error");
 }
 
@@ -503,11 +522,14 @@ function messageOf(error: unknown): string {
   return text.length > maxMessageLength ? `${text.slice(0, maxMessageLength - 1)}…` : text;
 }
 
-/** The class of any thrown value, with what the task, event and logs record about it. */
-export function classify(error: unknown): Classified {
+/**
+ * The class of any thrown value, with what the task, event and logs record about it. `operation`
+ * is what the job was sending: TRS's 10052 means success for an award and a refusal otherwise.
+ */
+export function classify(error: unknown, context: { operation?: SyncOperation | undefined } = {}): Classified {
   if (isApiError(error)) {
     return {
-      errorClass: classOfApiError(error),
+      errorClass: classOfApiError(error, context.operation),
       httpStatus: error.status === 0 ? null : error.status,
       errorCode: error.errorCode ?? null,
       message: messageOf(error),

@@ -8,6 +8,7 @@ import type { SyncTask, SyncTaskKind, Trainee } from "../generated/prisma/client
 import type { EventInput } from "../trainees/events.js";
 import type { Fence } from "../trainees/sync-tasks.js";
 import type { JobName } from "./queues.js";
+import type { SyncOperation } from "../clients/teacher-records.js";
 
 /**
  * Job data carries the trainee slug and the outbox task id, never a copy of the trainee: each job
@@ -29,6 +30,8 @@ export interface SyncContext {
   /** what this run's claim returned: task writes made with it land only while the run owns the task */
   fence: Fence;
   now: Date;
+  /** false once the run lost its task (cancelled, taken over): it must send nothing more */
+  stillOwned(): Promise<boolean>;
   /** adds an event to the trainee's timeline, tagged with this job */
   event(event: Omit<EventInput, "traineeId" | "jobName" | "jobId" | "taskId">): Promise<void>;
 }
@@ -52,6 +55,8 @@ export interface SyncJobDefinition {
   name: JobName;
   /** true for work that can only be sent with a TRN (it waits for one in the outbox) */
   needsTrn: boolean;
+  /** what the job sends, for jobs that carry one (an error's meaning may depend on it) */
+  operation?: SyncOperation;
   /**
    * The most requests one run makes to the teacher records API. With API_TIMEOUT it bounds how long
    * a run may hold its trainee's lock (jobs/run-task.ts).

@@ -46,6 +46,10 @@ export const registerForTrn: SyncJobDefinition = {
       await ctx.event({ kind: "trn_request_skipped", outcome: "skipped", message: "the trainee already has a TRN" });
       return { done: true, message: "trainee already has a TRN" };
     }
+    if (trainee.state === "discarded") {
+      await ctx.event({ kind: "trn_request_skipped", outcome: "skipped", message: "the trainee was discarded: nothing sent" });
+      return { done: true, message: "trainee discarded" };
+    }
     const request = await requestToSend(ctx, bound);
     if (!request) {
       const message = "a newer TRN request replaced this one (re-submitted): nothing sent";

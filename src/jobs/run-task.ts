@@ -15,9 +15,9 @@
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Deps } from "../deps.js";
-import { isDatabaseUnavailable, isDeterministicDatabaseError, SyncError } from "../errors.js";
+import { isDatabaseUnavailable, isDeterministicDatabaseError, RunSuperseded, SyncError } from "../errors.js";
 import { recordEvent } from "../trainees/events.js";
-import { claimTask, recordRun, type Fence, type RunOutcome, type TaskError } from "../trainees/sync-tasks.js";
+import { claimTask, recordRun, stillOwns, type Fence, type RunOutcome, type TaskError } from "../trainees/sync-tasks.js";
 import { classify, type Classified } from "./classify.js";
 import { syncJobPayload, type SyncContext, type SyncJobDefinition, type SyncOutcome } from "./job.js";
 import { lockLifetimeMs, TraineeBusy, withTraineeLock } from "./trainee-lock.js";
@@ -82,14 +82,16 @@ export async function runSyncJob(options: {
       if (definition.needsTrn && !trainee.trn) {
         throw new SyncError("trn_missing", `${definition.name} needs a TRN and the trainee has none`);
       }
-      return definition.handle(payload, { deps, task, trainee, jobId, fence, now: deps.now(), event });
+      const stillOwned = () => stillOwns(deps.prisma, fence);
+      return definition.handle(payload, { deps, task, trainee, jobId, fence, now: deps.now(), event, stillOwned });
     });
   } catch (error) {
+    if (error instanceof RunSuperseded) return superseded();
     if (error instanceof TraineeBusy) {
       if (!(await record({ state: "queued" }))) return superseded();
       return delayBy(job, token, BUSY_RETRY_MS);
     }
-    const classified = classify(error);
+    const classified = classify(error, { operation: definition.operation });
     if (classified.errorClass.kind !== "ignorable") {
       return (await handleFailure({ ...options, fence, classified, error, event, record })) ?? superseded();
     }

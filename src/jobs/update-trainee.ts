@@ -11,11 +11,13 @@ export const updateTrainee: SyncJobDefinition = {
   kind: "update_trainee",
   name: "update-trainee",
   needsTrn: true,
-  maxCalls: 2,
+  operation: "update",
+  // GET person (to keep what TRS holds), PUT person, PUT route
+  maxCalls: 3,
   retry: standardRetry,
   async handle(_payload, ctx) {
     const { trainee } = ctx;
-    if (trainee.state === "withdrawn" || trainee.state === "awarded" || trainee.state === "draft") {
+    if (["withdrawn", "awarded", "draft", "discarded"].includes(trainee.state)) {
       await ctx.event({ kind: "update_skipped", outcome: "skipped", message: `not sent: the trainee is ${trainee.state}` });
       return { done: true, message: `skipped: trainee is ${trainee.state}` };
     }

@@ -10,6 +10,7 @@ export const withdrawTrainee: SyncJobDefinition = {
   kind: "withdraw_trainee",
   name: "withdraw-trainee",
   needsTrn: true,
+  operation: "withdraw",
   maxCalls: 1,
   retry: standardRetry,
   async handle(_payload, ctx) {

@@ -15,7 +15,9 @@ export const markers = {
   noitt: "DQT itt-outcome answers 400 errorCode 10005 (Teacher has no incomplete ITT record); nothing on TRS",
   noqts: "DQT itt-outcome Pass answers 400 errorCode 10006 (Teacher has no QTS record)",
   awarded: "the person already holds QTS: TRS route PUT 10052, TRS PUT persons 10042, DQT update 'Teacher already has QTS/EYTS date'",
-  pii: "TRS PUT persons answers 400 errorCode 10041 (Updates to PII data is not permitted.)",
+  legacy:
+    "the person is a record migrated from DQT that lets our API client change its personal details; TRS sets that for no new person, so a new person's PUT persons answers 10041, as at TRS",
+  pii: "TRS PUT persons answers 400 errorCode 10041 (Updates to PII data is not permitted.), even for a +legacy person",
   badukprn: "route PUT answers 10048 (Invalid training provider UKPRN.); DQT answers 'Organisation not found'",
   slow: "every call for this person waits slowMs (default 2 s) before answering",
 } as const satisfies Record<string, string>;

@@ -3,6 +3,7 @@
  * types (trs-api.md §1 and §7) and the DQT v2 enums (dqt-api-v2.openapi.json). Everything here is
  * immutable data plus pure look-ups.
  */
+import { trsCountryReferences } from "../reference-data/trs-countries.js";
 
 /** The dated `X-Api-Version` values TRS serves (trs-api.md §1). `Next` is not exposed in production. */
 export const trsApiVersions = [
@@ -133,7 +134,7 @@ export const degreeTypes: ReadonlyMap<string, string> = new Map([
  */
 export const unknownUkprn = "99999999";
 export const unknownSubject = "999999";
-export const unknownCountry = "XX";
+export const unknownCountry = "XX"; // not in TRS's list either
 
 export function isKnownUkprn(ukprn: string): boolean {
   return /^\d{8}$/.test(ukprn) && ukprn !== unknownUkprn;
@@ -144,8 +145,9 @@ export function isKnownSubject(reference: string): boolean {
   return /^\d{6}$/.test(reference) && reference !== unknownSubject;
 }
 
+/** TRS's country reference data, compared exactly as TRS does (case included). */
 export function isKnownCountry(reference: string): boolean {
-  return /^[A-Z]{2}(-[A-Z]{3})?$/.test(reference) && reference !== unknownCountry;
+  return trsCountryReferences.has(reference);
 }
 
 /** DQT v2 programme types: the openapi enum plus the names register sent after it was generated (register §7.3). */

@@ -31,6 +31,13 @@ export interface SandboxOptions {
   logger?: Logger;
 }
 
+export type SeedPerson = Parameters<SandboxStore["seedPerson"]>[0];
+export interface SeedTrnRequest {
+  requestId: string;
+  person: Parameters<SandboxStore["seedTrnRequest"]>[0]["person"];
+  slugId?: string | null;
+}
+
 /** A person as the sandbox holds it, for tests and the demo. */
 export interface SandboxPerson {
   trn: string;
@@ -39,6 +46,10 @@ export interface SandboxPerson {
   lastName: string;
   dateOfBirth: string;
   emailAddress: string | null;
+  nationalInsuranceNumber: string | null;
+  gender: string | null;
+  /** TRS's "allow updates from the source application": PUT persons answers 10041 without it */
+  allowPiiUpdates: boolean;
   slugId: string | null;
   qtsDate: string | null;
   eytsDate: string | null;
@@ -63,6 +74,10 @@ export interface Sandbox {
   persons(): SandboxPerson[];
   /** force a pending request to Completed now; throws for an unknown id */
   completeTrnRequest(requestId: string): void;
+  /** a person TRS holds already (created before a cutover), PII updates allowed unless said */
+  seedPerson(seed: SeedPerson): SandboxPerson;
+  /** a TRN request TRS holds already, pending until completed by hand */
+  seedTrnRequest(seed: SeedTrnRequest): void;
 }
 
 function personView(person: PersonRecord): SandboxPerson {
@@ -73,6 +88,9 @@ function personView(person: PersonRecord): SandboxPerson {
     lastName: person.lastName,
     dateOfBirth: person.dateOfBirth,
     emailAddress: person.emailAddress,
+    nationalInsuranceNumber: person.nationalInsuranceNumber,
+    gender: person.gender,
+    allowPiiUpdates: person.allowPiiUpdates,
     slugId: person.slugId,
     qtsDate: person.qtsDate,
     eytsDate: person.eytsDate,
@@ -139,6 +157,13 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     },
     injectFault: (fault) => faults.add(fault),
     persons: () => [...ctx.store.persons.values()].map(personView),
+    seedPerson: (seed) => personView(ctx.store.seedPerson(seed)),
+    seedTrnRequest(seed) {
+      ctx.store.seedTrnRequest(
+        { requestId: seed.requestId, person: seed.person, slugId: seed.slugId ?? null, itt: null, qtsDate: null },
+        ctx.now(),
+      );
+    },
     completeTrnRequest(requestId) {
       const record = ctx.store.trnRequests.get(requestId);
       if (!record) throw new Error(`no TRN request '${requestId}'`);

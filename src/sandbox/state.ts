@@ -56,6 +56,11 @@ export interface RouteRecord {
 
 export interface PersonRecord extends PersonDetails {
   trn: string;
+  /**
+   * TRS's AllowDetailsUpdatesFromSourceApplication: only records migrated from DQT with Register's
+   * flag have it; TRS sets it for no person it creates now (SetPii.cs answers 10041 without it).
+   */
+  allowPiiUpdates: boolean;
   /** the last name the person was created with: its markers follow the person (markers.ts) */
   createdWithLastName: string;
   slugId: string | null;
@@ -126,10 +131,12 @@ export class SandboxStore {
 
   private createPerson(request: TrnRequestRecord, now: Date): PersonRecord {
     const trn = String(this.nextTrn++).padStart(7, "0");
-    const awarded = markersIn(request.person.lastName).has("awarded");
+    const found = markersIn(request.person.lastName);
+    const awarded = found.has("awarded");
     const person: PersonRecord = {
       ...request.person,
       trn,
+      allowPiiUpdates: found.has("legacy"),
       createdWithLastName: request.person.lastName,
       slugId: request.slugId,
       qtsDate: request.qtsDate ?? (awarded ? todayOf(now) : null),
@@ -139,6 +146,42 @@ export class SandboxStore {
     };
     this.persons.set(trn, person);
     return person;
+  }
+
+  /**
+   * A person that exists at TRS already (a record Register created before the cutover, say), with
+   * its routes; a TRN is allocated unless given.
+   */
+  seedPerson(
+    seed: PersonDetails & { trn?: string; allowPiiUpdates?: boolean; slugId?: string | null; routes?: RouteRecord[] },
+  ): PersonRecord {
+    const trn = seed.trn ?? String(this.nextTrn++).padStart(7, "0");
+    const person: PersonRecord = {
+      firstName: seed.firstName,
+      middleName: seed.middleName,
+      lastName: seed.lastName,
+      dateOfBirth: seed.dateOfBirth,
+      emailAddress: seed.emailAddress,
+      nationalInsuranceNumber: seed.nationalInsuranceNumber,
+      gender: seed.gender,
+      trn,
+      allowPiiUpdates: seed.allowPiiUpdates ?? true,
+      createdWithLastName: seed.lastName,
+      slugId: seed.slugId ?? null,
+      qtsDate: null,
+      eytsDate: null,
+      routes: new Map((seed.routes ?? []).map((route) => [route.reference, { ...route }])),
+      itt: [],
+    };
+    this.persons.set(trn, person);
+    return person;
+  }
+
+  /** A TRN request TRS holds already (made before the cutover), pending until completed by hand. */
+  seedTrnRequest(request: NewTrnRequest, now: Date): TrnRequestRecord {
+    const record: TrnRequestRecord = { ...request, createdAtMs: now.getTime(), completes: "manual", potentialDuplicate: true, trn: null };
+    this.trnRequests.set(record.requestId, record);
+    return record;
   }
 
   /** The person's markers: from the last name it was created with and any last names in this call. */

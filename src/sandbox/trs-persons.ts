@@ -31,21 +31,34 @@ export function setPersonDetails(ctx: SandboxContext): RequestHandler {
 
     const person = found.has("notfound") ? undefined : ctx.store.persons.get(trn);
     if (!person) return sendTrsError(res, 10001, `TRN: '${trn}'`);
-    if (found.has("pii")) return sendTrsError(res, 10041);
+    if (!person.allowPiiUpdates || found.has("pii")) return sendTrsError(res, 10041);
     if (person.qtsDate !== null || found.has("awarded")) return sendTrsError(res, 10042);
     if (person.eytsDate !== null) return sendTrsError(res, 10057);
 
     const details = parsed.value;
+    // TRS parses these in the handler and throws on a bad one: a 500, not a validation problem.
+    const nino = details.nationalInsuranceNumber == null ? null : normalisedNino(details.nationalInsuranceNumber);
+    if (nino === undefined || (details.emailAddress != null && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(details.emailAddress))) {
+      return sendEmpty(res, 500);
+    }
+    // SetPii.cs replaces every member: one left out, or null, is cleared (a middle name becomes "").
     person.firstName = details.firstName;
     person.middleName = details.middleName ?? "";
     person.lastName = details.lastName;
     person.dateOfBirth = details.dateOfBirth;
-    // Optional members left out of the body are "not provided" and keep their value (trs-api.md §2).
-    if (details.emailAddress !== undefined) person.emailAddress = details.emailAddress;
-    if (details.nationalInsuranceNumber !== undefined) person.nationalInsuranceNumber = details.nationalInsuranceNumber;
-    if (details.gender !== undefined) person.gender = details.gender;
+    person.emailAddress = details.emailAddress ?? null;
+    person.nationalInsuranceNumber = nino;
+    person.gender = details.gender ?? null;
     sendEmpty(res, 204);
   };
+}
+
+/** NationalInsuranceNumber.Parse: spaces and hyphens dropped, upper case; undefined when TRS would throw. */
+export function normalisedNino(text: string): string | undefined {
+  const nino = text.replace(/[\s-]/g, "").toUpperCase();
+  const valid =
+    /^(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PQR-TW-Z][A-CEGHJ-NPQR-TW-Z][0-9]{6}[A-DFMU]$/.test(nino) || /^[0-9]{2}[A-Z][0-9]{5}$/.test(nino);
+  return valid ? nino : undefined;
 }
 
 export function getPerson(ctx: SandboxContext): RequestHandler {

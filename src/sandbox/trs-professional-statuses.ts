@@ -194,7 +194,8 @@ export function setRouteToProfessionalStatus(ctx: SandboxContext): RequestHandle
       trainingEndDate: request.trainingEndDate ?? null,
       trainingSubjectReferences: subjects,
       trainingAgeSpecialism: request.trainingAgeSpecialism ?? null,
-      trainingCountryReference: country,
+      // TRS sets the country only when it creates the route: a later PUT cannot change it
+      trainingCountryReference: existing ? existing.trainingCountryReference : country,
       trainingProviderUkprn: ukprn,
       degreeTypeId,
       isExemptFromInduction: request.isExemptFromInduction ?? null,

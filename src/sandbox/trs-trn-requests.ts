@@ -4,6 +4,7 @@
  */
 import type { RequestHandler } from "express";
 import { z } from "zod";
+import { normalisedNino } from "./trs-persons.js";
 import { answeredByMarkers, type SandboxContext } from "./context.js";
 import { markersIn } from "./markers.js";
 import { type ErrorMap, sendJson, sendTrsError, sendValidationProblem } from "./problems.js";
@@ -49,9 +50,9 @@ function validate(request: CreateTrnRequest, today: string, reject: boolean): Er
   return errors;
 }
 
+/** CreateTrnRequestRequestValidator: NationalInsuranceNumber.TryParse, as PUT persons parses it. */
 function isNationalInsuranceNumber(text: string): boolean {
-  const nino = text.replace(/\s/g, "").toUpperCase();
-  return /^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$/.test(nino);
+  return normalisedNino(text) !== undefined;
 }
 
 /** TrnRequestInfo as each minor version shapes it (trs-api.md §3a). */

@@ -6,10 +6,10 @@
 import type { Db } from "../deps.js";
 import { Prisma, type Trainee } from "../generated/prisma/client.js";
 import type { TraineeDocument, TraineeStateName } from "./document.js";
-import { decideState, syncWorkFor } from "./state-machine.js";
+import { decideState, syncWorkFor, workCancelledBy } from "./state-machine.js";
 import { changedFields, documentComparable, documentHash, rowFields, storedFields } from "./records.js";
 import { recordEvent } from "./events.js";
-import { enqueueSyncTask, lockTraineeBySlug } from "./sync-tasks.js";
+import { cancelTasks, enqueueSyncTask, lockTraineeBySlug } from "./sync-tasks.js";
 import { activeTrnRequest, openTrnRequest } from "./trn-requests.js";
 import type { TrnPollConfig } from "./trn-schedule.js";
 
@@ -70,8 +70,12 @@ async function acceptInTransaction(tx: Prisma.TransactionClient, options: Accept
   const state = decision.state;
   const entered = (s: TraineeStateName) => state === s && existing?.state !== s;
 
-  const fields = rowFields(doc);
-  const changed = existing ? changedFields(storedFields(existing), documentComparable(doc)) : [];
+  // A document without an aim keeps the one held: TRS clears a route's degree type whenever a
+  // route PUT leaves it out (SetRouteToProfessionalStatus replaces every field but the country).
+  const effective: TraineeDocument = { ...doc, ittQualificationAim: doc.ittQualificationAim ?? existing?.ittQualificationAim ?? null };
+  const fields = rowFields(effective);
+  const changed = existing ? changedFields(storedFields(existing), documentComparable(effective)) : [];
+  const cancelled = existing ? await cancelCorrectedWork(tx, { traineeId: existing.id, from: existing.state, to: state, now }) : [];
   const timestamps = {
     ...(entered("submitted_for_trn") ? { submittedForTrnAt: now } : {}),
     ...(entered("recommended_for_award") ? { recommendedForAwardAt: now } : {}),
@@ -105,16 +109,51 @@ async function acceptInTransaction(tx: Prisma.TransactionClient, options: Accept
     traineeId: trainee.id,
     kind: existing ? "trainee_changed" : "trainee_created",
     outcome: "info",
-    message: describeChange(existing?.state ?? null, state, changed, work),
-    details: { fromState: existing?.state ?? null, toState: state, changedFields: changed, work },
+    message: describeChange(existing?.state ?? null, state, changed, work, cancelled),
+    details: {
+      fromState: existing?.state ?? null,
+      toState: state,
+      changedFields: changed,
+      work,
+      cancelled: cancelled.map((t) => String(t.id)),
+    },
     at: now,
   });
   return { status: existing ? 200 : 201, trainee, changed: true, work: created };
 }
 
-function describeChange(from: TraineeStateName | null, to: TraineeStateName, changed: string[], work: string[]): string {
+function describeChange(
+  from: TraineeStateName | null,
+  to: TraineeStateName,
+  changed: string[],
+  work: string[],
+  cancelled: { kind: string; id: bigint }[],
+): string {
   const parts = [from === null ? `created as ${to}` : from !== to ? `${from} → ${to}` : "details changed"];
   if (changed.length) parts.push(`fields: ${changed.join(", ")}`);
   parts.push(work.length ? `sync: ${work.join(", ")}` : "nothing to sync");
+  if (cancelled.length) parts.push(`cancelled: ${cancelled.map((t) => `${t.kind} #${t.id}`).join(", ")}`);
   return parts.join("; ");
+}
+
+/**
+ * A correction cancels the work it makes unnecessary before it reaches TRS (state-machine.ts
+ * workCancelledBy). An award already talking to TRS cannot be taken back: the correction waits.
+ */
+async function cancelCorrectedWork(
+  tx: Prisma.TransactionClient,
+  options: { traineeId: string; from: TraineeStateName; to: TraineeStateName; now: Date },
+) {
+  const kinds = workCancelledBy({ from: options.from, to: options.to });
+  if (!kinds.length) return [];
+  if (kinds.includes("award_trainee")) {
+    const sending = await tx.syncTask.findFirst({ where: { traineeId: options.traineeId, kind: "award_trainee", state: "running" } });
+    if (sending) {
+      throw new Conflict({
+        error:
+          "the award is being sent to TRS right now: send the correction again in a minute (if the award is accepted, ask the TRS team to correct it)",
+      });
+    }
+  }
+  return cancelTasks(tx, { where: { traineeId: options.traineeId, kind: { in: kinds } }, now: options.now });
 }

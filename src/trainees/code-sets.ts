@@ -6,6 +6,7 @@
  */
 import type { Trainee } from "../generated/prisma/client.js";
 import { trainingRoutes, type TrainingRoute } from "./document.js";
+import { findQualificationAim } from "./qualification-aims.js";
 
 export { trainingRoutes, type TrainingRoute };
 
@@ -140,58 +141,9 @@ export function dqtGender(sex: string | null | undefined): DqtGender {
 // ---------------------------------------------------------------------------------------------
 // ITT qualification aim (degree type)
 
-export const ittQualificationAims = [
-  "BA",
-  "BA (Hons)",
-  "BEd",
-  "BEd (Hons)",
-  "BSc",
-  "BSc (Hons)",
-  "PGCE",
-  "PGDE",
-  "Undergraduate Master of Teaching",
-  "Professional Graduate Certificate in Education",
-  "Masters, not by research",
-] as const;
-export type IttQualificationAim = (typeof ittQualificationAims)[number];
-
-/** ITT qualification aim, as Register names it → TRS `degreeTypeId` (trs-api.md §7, degree types). */
-export const trsDegreeTypeIds: Readonly<Record<IttQualificationAim, string>> = {
-  BA: "969c89e7-35b8-43d8-be07-17ef76c3b4bf",
-  "BA (Hons)": "dbb7c27b-8a27-4a94-908d-4b4404acebd5",
-  BEd: "b7b0635a-22c3-41e3-a420-77b9b58c51cd",
-  "BEd (Hons)": "9b35bdfa-cbd5-44fd-a45a-6167e7559de7",
-  BSc: "35d04fbb-c19b-4cd9-8fa6-39d90883a52a",
-  "BSc (Hons)": "9959e914-f4f4-44cd-909f-e170a0f1ac42",
-  PGCE: "40a85dd0-8512-438e-8040-649d7d677d07",
-  PGDE: "63d80489-ee3d-43af-8c4a-1d6ae0d65f68",
-  "Undergraduate Master of Teaching": "dba69141-4101-4e05-80e0-524e3967d589",
-  "Professional Graduate Certificate in Education": "d8e267d2-ed85-4eee-8119-45d0c6cc5f6b",
-  "Masters, not by research": "9cf31754-5ac5-46a1-99e5-5c98cba1b881",
-};
-
-/** ITT qualification aim → DQT `ittQualificationType` (register-trainee-teachers.md §5.1). */
-export const dqtIttQualificationTypes: Readonly<Record<IttQualificationAim, string>> = {
-  BA: "BA",
-  "BA (Hons)": "BAHons",
-  BEd: "BEd",
-  "BEd (Hons)": "BEdHons",
-  BSc: "BSc",
-  "BSc (Hons)": "BScHons",
-  PGCE: "PostgraduateCertificateInEducation",
-  PGDE: "PostgraduateDiplomaInEducation",
-  "Undergraduate Master of Teaching": "UndergraduateMasterOfTeaching",
-  "Professional Graduate Certificate in Education": "ProfessionalGraduateCertificateInEducation",
-  "Masters, not by research": "MastersNotByResearch",
-};
-
-function isAim(aim: string | null | undefined): aim is IttQualificationAim {
-  return aim != null && (ittQualificationAims as readonly string[]).includes(aim);
-}
-
-/** TRS degree type for an aim; null when there is none or it is not in the table (then omitted). */
+/** TRS degree type for an aim (code or wording); null when there is none (then omitted). */
 export function trsDegreeTypeId(aim: string | null | undefined): string | null {
-  return isAim(aim) ? trsDegreeTypeIds[aim] : null;
+  return findQualificationAim(aim)?.trsDegreeTypeId ?? null;
 }
 
 /**
@@ -199,7 +151,8 @@ export function trsDegreeTypeId(aim: string | null | undefined): string | null {
  * `InternationalQualifiedTeacherStatus`, as Register did. Null means omit.
  */
 export function dqtIttQualificationType(aim: string | null | undefined, route: string | null | undefined): string | null {
-  if (isAim(aim)) return dqtIttQualificationTypes[aim];
+  const found = findQualificationAim(aim);
+  if (found) return found.dqtType;
   return route === "iqts" && !aim ? "InternationalQualifiedTeacherStatus" : null;
 }
 

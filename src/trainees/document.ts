@@ -3,8 +3,11 @@
  * Everything inside trs-sync works on the parsed type.
  */
 import { z } from "zod";
+import { trsCountryReferences, welshCountryReferences } from "../reference-data/trs-countries.js";
+import { acceptedAimsText, findQualificationAim } from "./qualification-aims.js";
 
-export const traineeStates = [
+/** The states a document may carry. */
+export const documentStates = [
   "draft",
   "submitted_for_trn",
   "trn_received",
@@ -13,6 +16,8 @@ export const traineeStates = [
   "deferred",
   "awarded",
 ] as const;
+/** Every stored state: a trainee is discarded by DELETE, never by a document. */
+export const traineeStates = [...documentStates, "discarded"] as const;
 export type TraineeStateName = (typeof traineeStates)[number];
 
 /** Route keys of Register (reference/register-trainee-teachers.md §7.3). */
@@ -64,6 +69,33 @@ const optionalText = (max: number) => text().max(max, `must be at most ${max} ch
 
 export const slugPattern = /^[A-Za-z0-9_-]{1,100}$/;
 
+/**
+ * A National Insurance number as TRS parses it (NationalInsuranceNumber.cs): spaces and hyphens
+ * removed, upper case, a valid prefix and suffix, or a temporary reference. TRS throws on anything
+ * else (a 500, not a 400), so trs-sync refuses it at intake.
+ */
+const ninoPattern = /^(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PQR-TW-Z][A-CEGHJ-NPQR-TW-Z][0-9]{6}[A-DFMU]$|^[0-9]{2}[A-Z][0-9]{5}$/;
+const nationalInsuranceNumber = z
+  .string()
+  .transform((text) => text.replace(/[\s-]/g, "").toUpperCase())
+  .refine((nino) => ninoPattern.test(nino), "must be a National Insurance number, e.g. QQ123456C");
+
+/** A TRS training-country reference (ISO 3166 code), upper-cased: TRS compares them exactly. */
+const countryReference = z
+  .string()
+  .transform((text) => text.trim().toUpperCase())
+  .refine((code) => trsCountryReferences.has(code), "must be a country code TRS knows (ISO 3166, e.g. FR or GB-SCT)");
+
+/** Any HESA aim code or Register wording, stored as the wording. */
+const qualificationAim = z.string().transform((value, ctx) => {
+  const aim = findQualificationAim(value);
+  if (!aim) {
+    ctx.addIssue({ code: "custom", message: `must be ${acceptedAimsText}` });
+    return z.NEVER;
+  }
+  return aim.wording;
+});
+
 export const traineeDocumentSchema = z
   .object({
     slug: z.string().regex(slugPattern, "must be 1-100 letters, digits, - or _"),
@@ -89,8 +121,10 @@ export const traineeDocumentSchema = z
       .default([]),
     courseMinAge: z.number().int().min(0).max(19).nullish(),
     courseMaxAge: z.number().int().min(0).max(19).nullish(),
-    ittQualificationAim: optionalText(100),
-    state: z.enum(traineeStates),
+    ittQualificationAim: qualificationAim.nullish(),
+    nationalInsuranceNumber: nationalInsuranceNumber.nullish(),
+    trainingCountry: countryReference.nullish(),
+    state: z.enum(documentStates),
     outcomeDate: isoDate.nullish(),
     withdrawDate: isoDate.nullish(),
     trn: z
@@ -99,23 +133,38 @@ export const traineeDocumentSchema = z
       .nullish(),
   })
   .strict()
-  .superRefine((doc, ctx) => {
-    const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
-    if (doc.state === "recommended_for_award" && !doc.outcomeDate) issue("outcomeDate", "is required with recommended_for_award");
-    if (doc.state === "withdrawn" && !doc.withdrawDate) issue("withdrawDate", "is required with withdrawn");
-    if (doc.courseMinAge != null && doc.courseMaxAge != null && doc.courseMaxAge <= doc.courseMinAge) {
-      issue("courseMaxAge", "must be greater than courseMinAge");
-    }
-    if (doc.ittStartDate && doc.ittEndDate && doc.ittEndDate <= doc.ittStartDate) issue("ittEndDate", "must be after ittStartDate");
-    if (doc.dateOfBirth < "1940-01-01") issue("dateOfBirth", "must be on or after 1940-01-01");
-    // Everything past draft is sent to the teacher records API, which needs these (trs-api.md §3c).
-    if (doc.state !== "draft") {
-      if (!doc.trainingRoute) issue("trainingRoute", "is required once the trainee is submitted");
-      if (!doc.providerUkprn) issue("providerUkprn", "is required once the trainee is submitted");
-      if (!doc.ittStartDate && !doc.traineeStartDate)
-        issue("ittStartDate", "ittStartDate or traineeStartDate is required once the trainee is submitted");
-    }
-  });
+  .superRefine(
+    (doc, ctx) => {
+      const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+      if (doc.state === "recommended_for_award" && !doc.outcomeDate) issue("outcomeDate", "is required with recommended_for_award");
+      if (doc.state === "withdrawn" && !doc.withdrawDate) issue("withdrawDate", "is required with withdrawn");
+      if (doc.courseMinAge != null && doc.courseMaxAge != null && doc.courseMaxAge <= doc.courseMinAge) {
+        issue("courseMaxAge", "must be greater than courseMinAge");
+      }
+      if (doc.ittStartDate && doc.ittEndDate && doc.ittEndDate <= doc.ittStartDate) issue("ittEndDate", "must be after ittStartDate");
+      if (doc.dateOfBirth < "1940-01-01") issue("dateOfBirth", "must be on or after 1940-01-01");
+      // Everything past draft is sent to the teacher records API, which needs these (trs-api.md §3c).
+      if (doc.state !== "draft") {
+        if (!doc.trainingRoute) issue("trainingRoute", "is required once the trainee is submitted");
+        if (!doc.providerUkprn) issue("providerUkprn", "is required once the trainee is submitted");
+        if (!doc.ittStartDate && !doc.traineeStartDate)
+          issue("ittStartDate", "ittStartDate or traineeStartDate is required once the trainee is submitted");
+        // TRS replaces the gender on every personal-details update and never shows it back, so
+        // trs-sync must hold one to send: "prefer_not_to_say" and "sex_not_provided" are values too.
+        if (!doc.sex) issue("sex", "is required once the trainee is submitted (prefer_not_to_say and sex_not_provided are accepted)");
+        if (doc.trainingRoute === "iqts" && !doc.trainingCountry) issue("trainingCountry", "is required for the iqts route");
+      }
+      // TRS keeps the first training country it receives for a route and wants "GB" for UK routes.
+      if (doc.trainingCountry && doc.trainingRoute && doc.trainingRoute !== "iqts") {
+        issue("trainingCountry", "is only for the iqts route: UK routes are sent to TRS as GB");
+      }
+      if (doc.trainingCountry && welshCountryReferences.has(doc.trainingCountry)) {
+        issue("trainingCountry", "cannot be Wales (GB-WLS, GB-CYM): TRS refuses it for iQTS");
+      }
+    },
+    // also when fields failed, so that one 400 lists every problem (fields not parsed keep their raw value)
+    { when: (payload) => typeof payload.value === "object" && payload.value !== null },
+  );
 
 export type TraineeDocument = z.infer<typeof traineeDocumentSchema>;
 

@@ -53,13 +53,16 @@ function requireOutcomeDate(trainee: Trainee): string {
   return isoDate(trainee.outcomeDate);
 }
 
-/** Training start and end dates: start = ittStartDate ?? traineeStartDate, end = ittEndDate ?? estimate (§6.2). */
+/**
+ * Training start and end dates: start = ittStartDate ?? traineeStartDate, end = ittEndDate ?? an
+ * estimate from that same start (§6.2), so that the end never falls before the start (TRS refuses
+ * that: "Training end date cannot be before training start date").
+ */
 export function trainingDates(trainee: Trainee): { start: string; end: string } {
   const start = trainee.ittStartDate ?? trainee.traineeStartDate;
   if (!start) throw new InvalidTraineeError("the trainee has neither an ITT start date nor a trainee start date", "ittStartDate");
-  // estimatedEndDate is non-null whenever a start date exists
-  const end = trainee.ittEndDate ?? estimatedEndDate(trainee)!;
-  return { start: isoDate(start), end: isoDate(end) };
+  const end = trainee.ittEndDate ?? estimatedEndDate({ ...trainee, traineeStartDate: start });
+  return { start: isoDate(start), end: isoDate(end!) };
 }
 
 function hasAgeRange(trainee: Trainee): trainee is Trainee & { courseMinAge: number; courseMaxAge: number } {
@@ -79,7 +82,7 @@ export interface TrsTrnRequestBody {
     dateOfBirth: string;
     /** only the first is used; omitted when the trainee has no email */
     emailAddresses?: string[];
-    nationalInsuranceNumber: null;
+    nationalInsuranceNumber: string | null;
     gender: TrsGender | null;
   };
   identityVerified: false;
@@ -96,7 +99,7 @@ export function trsTrnRequestBody(requestId: string, trainee: Trainee): TrsTrnRe
       dateOfBirth: isoDate(trainee.dateOfBirth),
       // TRS refuses a null entry ("Email address cannot be null."), so no email means no array
       ...(trainee.email ? { emailAddresses: [trainee.email] } : {}),
-      nationalInsuranceNumber: null,
+      nationalInsuranceNumber: trainee.nationalInsuranceNumber ?? null,
       gender: trsGender(trainee.sex),
     },
     identityVerified: false,
@@ -105,31 +108,44 @@ export function trsTrnRequestBody(requestId: string, trainee: Trainee): TrsTrnRe
 }
 
 /**
- * `PUT /v3/persons/{trn}` body (trs-api.md §3c, PII update). `emailAddress` is a single string:
- * Register sent `emailAddresses`, which TRS silently ignores. Email and gender are Option fields
- * there (present, even null, means "set"), so they are omitted when the trainee has none rather
- * than clearing what TRS may hold from another source.
+ * `PUT /v3/persons/{trn}` body (PII update). TRS replaces every member on each call
+ * (V3/Operations/SetPii.cs): a missing or null email, National Insurance number or gender is
+ * cleared, a null middle name becomes "". So every member is sent: the email and NINO trs-sync
+ * holds, or else the ones TRS holds (`keep`: read first), and the gender, which TRS never shows
+ * back and which trs-sync therefore always holds (the document needs a sex once submitted).
+ * `emailAddress` is a single string: Register sent `emailAddresses`, which TRS ignores (and so
+ * cleared every email).
  */
 export interface TrsPersonBody {
   firstName: string;
-  /** must be present; TRS turns null into "" anyway */
   middleName: string;
   lastName: string;
   dateOfBirth: string;
-  emailAddress?: string;
-  gender?: TrsGender;
+  emailAddress: string | null;
+  nationalInsuranceNumber: string | null;
+  gender: TrsGender;
 }
 
-export function trsPersonBody(trainee: Trainee): TrsPersonBody {
+export function trsPersonCall(trainee: Trainee): { body: TrsPersonBody; keep: ("emailAddress" | "nationalInsuranceNumber")[] } {
   requireTrn(trainee);
   const gender = trsGender(trainee.sex);
+  if (!gender) {
+    throw new InvalidTraineeError("the trainee has no sex: TRS would clear the gender it holds, and never shows it back", "sex");
+  }
+  const keep: ("emailAddress" | "nationalInsuranceNumber")[] = [];
+  if (!trainee.email) keep.push("emailAddress");
+  if (!trainee.nationalInsuranceNumber) keep.push("nationalInsuranceNumber");
   return {
-    firstName: trainee.firstNames,
-    middleName: trainee.middleNames ?? "",
-    lastName: trainee.lastName,
-    dateOfBirth: isoDate(trainee.dateOfBirth),
-    ...(trainee.email ? { emailAddress: trainee.email } : {}),
-    ...(gender ? { gender } : {}),
+    body: {
+      firstName: trainee.firstNames,
+      middleName: trainee.middleNames ?? "",
+      lastName: trainee.lastName,
+      dateOfBirth: isoDate(trainee.dateOfBirth),
+      emailAddress: trainee.email ?? null,
+      nationalInsuranceNumber: trainee.nationalInsuranceNumber ?? null,
+      gender,
+    },
+    keep,
   };
 }
 
@@ -149,6 +165,18 @@ export function trsRouteStatus(operation: "update" | "withdraw" | "award", train
   if (trainee.state === "deferred") return "Deferred";
   if (trainee.state === "withdrawn") return "Withdrawn";
   return trainee.trainingRoute === assessmentOnlyRoute ? "UnderAssessment" : "InTraining";
+}
+
+/**
+ * UK routes must send "GB" (SetRouteToProfessionalStatusRequestValidator); iQTS sends where the
+ * trainee trained. TRS keeps the first country a route receives and ignores it on later PUTs (it
+ * still checks the code), so an iQTS trainee without one is refused rather than recorded as
+ * trained in the UK for good.
+ */
+export function trainingCountryReference(trainee: Trainee, route: TrainingRoute): string {
+  if (route !== "iqts") return "GB";
+  if (!trainee.trainingCountry) throw new InvalidTraineeError("an iQTS trainee needs the country of training", "trainingCountry");
+  return trainee.trainingCountry;
 }
 
 /** `PUT /v3/persons/{trn}/routes-to-professional-statuses/{slug}` body (trs-api.md §3c). */
@@ -184,10 +212,7 @@ export function trsRouteBody(trainee: Trainee, status: TrsRouteStatus): TrsRoute
     ...(hasAgeRange(trainee)
       ? { trainingAgeSpecialism: { type: "Range" as const, from: trainee.courseMinAge, to: trainee.courseMaxAge } }
       : {}),
-    // UK routes must send "GB". The document has no training country, so iQTS trainees are sent
-    // "GB" too: TRS refuses only GB-WLS/GB-CYM for iQTS (trs-api.md §3c); Register sent the iQTS
-    // country instead, which we cannot.
-    trainingCountryReference: "GB",
+    trainingCountryReference: trainingCountryReference(trainee, route),
     trainingProviderUkprn: ukprn,
     // isExemptFromInduction is never sent: it must be null outside overseas routes.
     ...(degreeTypeId ? { degreeTypeId } : {}),

@@ -54,7 +54,7 @@ export async function storeTrn(options: {
         details: { requestId: request.requestId, trn, fromState: trainee.state, toState: state },
         at: now,
       });
-      if (!trainee.trn && state !== "withdrawn" && state !== "awarded" && state !== "draft") {
+      if (!trainee.trn && !["withdrawn", "awarded", "draft", "discarded"].includes(state)) {
         await enqueueSyncTask(tx, { traineeId, kind: "update_trainee", now });
       }
     });

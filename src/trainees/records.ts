@@ -29,6 +29,8 @@ export const documentFields = [
   "courseMinAge",
   "courseMaxAge",
   "ittQualificationAim",
+  "nationalInsuranceNumber",
+  "trainingCountry",
   "outcomeDate",
   "withdrawDate",
 ] as const satisfies readonly (keyof TraineeDocument)[];
@@ -55,6 +57,8 @@ export function storedFields(trainee: Trainee): Comparable {
     courseMinAge: trainee.courseMinAge,
     courseMaxAge: trainee.courseMaxAge,
     ittQualificationAim: trainee.ittQualificationAim,
+    nationalInsuranceNumber: trainee.nationalInsuranceNumber,
+    trainingCountry: trainee.trainingCountry,
     outcomeDate: day(trainee.outcomeDate),
     withdrawDate: day(trainee.withdrawDate),
   };
@@ -116,6 +120,8 @@ export function rowFields(doc: TraineeDocument) {
     courseMinAge: doc.courseMinAge ?? null,
     courseMaxAge: doc.courseMaxAge ?? null,
     ittQualificationAim: doc.ittQualificationAim ?? null,
+    nationalInsuranceNumber: doc.nationalInsuranceNumber ?? null,
+    trainingCountry: doc.trainingCountry ?? null,
     outcomeDate: maybeDate(doc.outcomeDate),
     withdrawDate: maybeDate(doc.withdrawDate),
   };
@@ -131,6 +137,7 @@ export function traineeView(trainee: Trainee) {
     awardedAt: day(trainee.awardedAt),
     submittedForTrnAt: trainee.submittedForTrnAt?.toISOString() ?? null,
     recommendedForAwardAt: trainee.recommendedForAwardAt?.toISOString() ?? null,
+    discardedAt: trainee.discardedAt?.toISOString() ?? null,
     createdAt: trainee.createdAt.toISOString(),
     updatedAt: trainee.updatedAt.toISOString(),
   };

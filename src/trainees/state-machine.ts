@@ -8,15 +8,21 @@ import type { TraineeStateName } from "./document.js";
 export const initialStates: readonly TraineeStateName[] = ["draft", "submitted_for_trn", "trn_received", "deferred"];
 const initialStatesNeedingTrn: readonly TraineeStateName[] = ["trn_received", "deferred"];
 
-/** Moves the upstream application may make. */
+/**
+ * Moves the upstream application may make. Two are corrections (CONTRACT.md §5): undoing a
+ * withdrawal (withdrawn → back in training, which TRS allows: Withdrawn → InTraining) and
+ * correcting a recommendation before the award reached TRS (recommended_for_award →
+ * trn_received; accept-document.ts refuses it once the award is on its way or sent).
+ */
 export const upstreamTransitions: Readonly<Record<TraineeStateName, readonly TraineeStateName[]>> = {
   draft: ["submitted_for_trn"],
   submitted_for_trn: ["withdrawn", "deferred"],
   trn_received: ["withdrawn", "deferred", "recommended_for_award"],
   deferred: ["withdrawn", "submitted_for_trn", "trn_received"],
-  recommended_for_award: [],
-  withdrawn: [],
+  recommended_for_award: ["trn_received"],
+  withdrawn: ["submitted_for_trn", "trn_received"],
   awarded: [],
+  discarded: [],
 };
 
 export type StateDecision = { ok: true; state: TraineeStateName } | { ok: false; reason: string; allowedTransitions: TraineeStateName[] };
@@ -39,9 +45,29 @@ export function decideState(options: { current: TraineeStateName | null; request
     if (requested === "submitted_for_trn" && hasTrn) return { ok: true, state: "trn_received" };
     return { ok: true, state: requested };
   }
+  if (current === "discarded") {
+    return { ok: false, reason: "the trainee was discarded: nothing more is accepted for it", allowedTransitions: [] };
+  }
   if (requested === current) return { ok: true, state: current };
+  if (current === "withdrawn" && requested === "deferred") {
+    // TRS refuses a withdrawn route that becomes deferred (SetRouteToProfessionalStatus: 10056)
+    return {
+      ok: false,
+      reason: "TRS does not let a withdrawn route become deferred (its error 10056): undo the withdrawal first, then defer",
+      allowedTransitions: [hasTrn ? "trn_received" : "submitted_for_trn"],
+    };
+  }
+  // Undoing a withdrawal puts the trainee back in training: with a TRN that is trn_received.
+  if (current === "withdrawn" && requested === "submitted_for_trn" && hasTrn) return { ok: true, state: "trn_received" };
   if (current === "trn_received" && requested === "submitted_for_trn") return { ok: true, state: current };
   if (current === "awarded" && requested === "recommended_for_award") return { ok: true, state: current };
+  if (current === "awarded") {
+    return {
+      ok: false,
+      reason: "the award has reached TRS, which does not let it be changed through its API: ask the TRS team to correct it",
+      allowedTransitions: [],
+    };
+  }
   // Reinstating a deferred trainee who already has a TRN puts them back in training, not in the TRN queue.
   if (current === "deferred" && requested === "submitted_for_trn" && hasTrn) return { ok: true, state: "trn_received" };
   // Upstream may tell us the TRN it already knows.
@@ -66,6 +92,17 @@ export function decideState(options: { current: TraineeStateName | null; request
 export type SyncWorkKind = "register_for_trn" | "update_trainee" | "withdraw_trainee" | "award_trainee";
 
 /**
+ * Work a correction makes unnecessary, cancelled before it reaches TRS: undoing a withdrawal
+ * cancels a withdrawal not yet sent; correcting a recommendation cancels the award.
+ */
+export function workCancelledBy(options: { from: TraineeStateName | null; to: TraineeStateName }): SyncWorkKind[] {
+  const { from, to } = options;
+  if (from === "withdrawn" && to !== "withdrawn") return ["withdraw_trainee"];
+  if (from === "recommended_for_award" && to === "trn_received") return ["award_trainee"];
+  return [];
+}
+
+/**
  * The sync work an accepted change implies (CONTRACT.md §5). `fieldsChanged` is true when anything
  * other than the state differs from what was stored. Work that needs a TRN is returned even
  * without one: it waits in the outbox until the TRN arrives.
@@ -86,7 +123,10 @@ export function syncWorkFor(options: {
   if (stateChanged && to === "recommended_for_award") return ["update_trainee", "award_trainee"];
   if (to === "withdrawn" || to === "awarded") return work;
 
-  const deferredOrReinstated = stateChanged && (to === "deferred" || from === "deferred");
+  // back in training after a deferral, a withdrawal undone or a recommendation corrected: the
+  // route's status is sent again
+  const deferredOrReinstated =
+    stateChanged && (to === "deferred" || from === "deferred" || from === "withdrawn" || from === "recommended_for_award");
   const importedWithTrn = before === null && !!after.trn && to !== "draft";
   const trnArrived = before !== null && !before.trn && !!after.trn && to !== "draft";
   const editWithTrn = fieldsChanged && !!after.trn && to !== "draft";

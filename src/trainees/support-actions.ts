@@ -9,7 +9,15 @@ import type { Db } from "../deps.js";
 import type { SyncTask, SyncTaskKind } from "../generated/prisma/client.js";
 import { SupportActionError } from "../errors.js";
 import { recordEvent } from "./events.js";
-import { cancelTasks, enqueueSyncTask, lockTraineeBySlug, notStartedStates, retryFailedTasks, runNotBefore } from "./sync-tasks.js";
+import {
+  cancelTasks,
+  enqueueSyncTask,
+  headTask,
+  lockTraineeBySlug,
+  notStartedStates,
+  retryFailedTasks,
+  runNotBefore,
+} from "./sync-tasks.js";
 import { closeActiveTrnRequest, openTrnRequest } from "./trn-requests.js";
 import type { TrnPollConfig } from "./trn-schedule.js";
 
@@ -123,6 +131,43 @@ export async function resubmitForTrn(options: ActionOptions & { slug: string; tr
   });
   await thenQueue(options.queue, (queue) => queue.remove(result.cancelled));
   return { requestId: result.requestId, deadlineAt: result.deadlineAt };
+}
+
+/**
+ * Cancels a failed task (support decided it must not be sent, or it is no longer needed): it leaves
+ * the trainee's line with the reason on the timeline, and the work behind it runs.
+ */
+export async function cancelTask(
+  options: ActionOptions & { taskId: bigint; reason: string },
+): Promise<{ cancelled: SyncTask; next: SyncTask | null }> {
+  const { db, now } = options;
+  const reason = options.reason.trim();
+  if (!reason) throw new SupportActionError("say why the job is cancelled (a reason is required)");
+  const result = await db.$transaction(async (tx) => {
+    const owner = await tx.syncTask.findUnique({ where: { id: options.taskId }, select: { trainee: { select: { slug: true } } } });
+    if (!owner) throw new SupportActionError(`no task ${options.taskId}`);
+    await lockedTrainee(tx, owner.trainee.slug, false);
+    const task = await tx.syncTask.findUniqueOrThrow({ where: { id: options.taskId } });
+    if (task.state !== "failed") {
+      throw new SupportActionError(
+        `task ${task.id} is ${task.state}: only a failed job can be cancelled (a running or waiting one may still reach TRS)`,
+      );
+    }
+    const [cancelled] = await cancelTasks(tx, { where: { id: task.id }, now });
+    const next = await headTask(tx, task.traineeId);
+    await recordEvent(tx, {
+      traineeId: task.traineeId,
+      kind: `${task.kind}_cancelled`,
+      outcome: "info",
+      taskId: task.id,
+      errorClass: task.errorClass,
+      message: `${options.actor} cancelled ${task.kind} #${task.id} (${task.errorClass ?? "failed"}): ${reason}${next ? `; next: ${next.kind} #${next.id}` : ""}`,
+      at: now,
+    });
+    return { cancelled: { ...cancelled!, state: "cancelled" as const }, next };
+  });
+  await thenQueue(options.queue, (queue) => queue.remove([result.cancelled]));
+  return result;
 }
 
 /**

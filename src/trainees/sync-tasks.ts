@@ -280,6 +280,12 @@ export async function recordRun(db: Db | Tx, fence: Fence, outcome: RunOutcome, 
   return count === 1;
 }
 
+/** Whether the run still owns its task: cancelled, re-claimed or handed back, it does not. */
+export async function stillOwns(db: Db | Tx, fence: Fence): Promise<boolean> {
+  const owned = await db.syncTask.count({ where: { id: fence.taskId, state: "running", claimCount: fence.claim } });
+  return owned === 1;
+}
+
 /** Sets the TRN request of a running task (a register task that opened a new request), fenced. */
 export async function setRunTrnRequest(db: Db | Tx, fence: Fence, trnRequestId: string): Promise<boolean> {
   const { count } = await db.syncTask.updateMany({

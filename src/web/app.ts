@@ -15,7 +15,7 @@ export function createApp(deps: Deps, queues: Queues) {
   app.disable("x-powered-by");
   app.set("trust proxy", true);
   app.use(healthRoutes(deps, queues));
-  app.use("/api/v1", upstreamApi(deps));
+  app.use("/api/v1", upstreamApi(deps, queues));
   app.use("/admin", dashboardRouter(deps, queues));
   app.use((_req, res) => {
     res.status(404).json({ error: "not found" });

@@ -8,7 +8,11 @@ import type { Deps } from "../deps.js";
 import { dateProblems, fieldErrors, slugPattern, traineeDocumentSchema } from "../trainees/document.js";
 import { acceptTraineeDocument } from "../trainees/accept-document.js";
 import { traineeView } from "../trainees/records.js";
-import { jobNames } from "../jobs/queues.js";
+import { jobNames, type Queues } from "../jobs/queues.js";
+import { queueControl } from "../jobs/enqueue.js";
+import { discardTrainee } from "../trainees/discard.js";
+import { cancelTask, SupportActionError } from "../trainees/support-actions.js";
+import { z } from "zod";
 import { blockingStates } from "../trainees/sync-tasks.js";
 import type { SyncEvent, SyncTask, Trainee } from "../generated/prisma/client.js";
 
@@ -80,7 +84,16 @@ async function documentWithSync(deps: Deps, trainee: Trainee) {
   };
 }
 
-export function upstreamApi(deps: Deps): Router {
+/** Who asked and why, for the timeline: `{by, reason}` in the body, both optional unless said. */
+const actionBody = z
+  .object({
+    by: z.string().trim().min(1).max(100).optional(),
+    reason: z.string().trim().min(1, "is required").max(500).optional(),
+  })
+  .strict();
+
+export function upstreamApi(deps: Deps, queues: Pick<Queues, "teacherRecords">): Router {
+  const queue = queueControl(queues);
   const router = express.Router();
   router.use(bearerAuth(deps.config.apiTokens));
   router.use(express.json({ limit: "100kb", type: () => true }));
@@ -144,6 +157,78 @@ export function upstreamApi(deps: Deps): Router {
       }
       res.json(await documentWithSync(deps, trainee));
     } catch (error) {
+      next(error);
+    }
+  });
+
+  /**
+   * Discard (CONTRACT.md §4): work not yet sent is cancelled, polling stops, nothing more is sent.
+   * Repeating it is harmless (200 again); an awarded trainee cannot be discarded (409).
+   */
+  router.delete("/trainees/:slug", async (req, res, next) => {
+    try {
+      const body = actionBody.safeParse(req.body ?? {});
+      if (!body.success) {
+        res.status(400).json({ errors: fieldErrors(body.error) });
+        return;
+      }
+      const result = await discardTrainee({
+        db: deps.prisma,
+        slug: req.params.slug!,
+        by: body.data.by ?? "the upstream application",
+        reason: body.data.reason ?? null,
+        now: deps.now(),
+      });
+      if (result.status === 404) {
+        res.status(404).json({ error: "no trainee with this slug" });
+        return;
+      }
+      if (result.status === 409) {
+        res.status(409).json({ error: result.error, allowedTransitions: [] });
+        return;
+      }
+      await queue.remove(result.cancelled).catch(() => {}); // a job left behind finds its task cancelled
+      deps.logger.info({ slug: req.params.slug, cancelled: result.cancelled.length }, "trainee discarded");
+      res.status(200).json(await documentWithSync(deps, result.trainee));
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  /**
+   * Cancels a failed job: it leaves the trainee's line, its reason on the timeline, and the work
+   * behind it runs. Body `{reason, by?}`; 409 for a job that is not failed.
+   */
+  router.post("/trainees/:slug/tasks/:taskId/cancel", async (req, res, next) => {
+    try {
+      const body = actionBody.safeParse(req.body ?? {});
+      if (!body.success || !body.data.reason) {
+        res.status(400).json({ errors: body.success ? { reason: ["is required"] } : fieldErrors(body.error) });
+        return;
+      }
+      const taskId = /^\d{1,18}$/.test(req.params.taskId!) ? BigInt(req.params.taskId!) : null;
+      const task =
+        taskId === null
+          ? null
+          : await deps.prisma.syncTask.findUnique({ where: { id: taskId }, select: { trainee: { select: { slug: true } } } });
+      if (!task || task.trainee.slug !== req.params.slug) {
+        res.status(404).json({ error: "no such job for this trainee" });
+        return;
+      }
+      const result = await cancelTask({
+        db: deps.prisma,
+        taskId: taskId!,
+        reason: body.data.reason,
+        actor: body.data.by ?? "the upstream application",
+        now: deps.now(),
+        queue,
+      });
+      res.status(200).json({ cancelled: taskView(result.cancelled), next: result.next ? taskView(result.next) : null });
+    } catch (error) {
+      if (error instanceof SupportActionError) {
+        res.status(409).json({ error: error.message });
+        return;
+      }
       next(error);
     }
   });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { InvalidTraineeError } from "../../src/clients/teacher-records.js";
 import { createTrsClient } from "../../src/clients/trs.js";
 import { classify } from "../../src/jobs/classify.js";
-import { trsPersonBody, trsRouteBody } from "../../src/trainees/payloads.js";
+import { trsPersonCall, trsRouteBody } from "../../src/trainees/payloads.js";
 import { day, traineeFixture } from "../support/trainee-fixture.js";
 import { apiError, trsScenario } from "../support/trs-scenarios.js";
 
@@ -21,7 +21,7 @@ afterEach(() => {
 describe("planSync", () => {
   it("plans an update as the person PUT, then the route PUT", () => {
     expect(client.planSync("update", trainee)).toEqual([
-      { endpoint: "trs:person", method: "PUT", path: "/v3/persons/1234567", body: trsPersonBody(trainee) },
+      { endpoint: "trs:person", method: "PUT", path: "/v3/persons/1234567", ...trsPersonCall(trainee) },
       { endpoint: "trs:route", method: "PUT", path: routePath, body: trsRouteBody(trainee, "InTraining") },
     ]);
   });
@@ -73,11 +73,27 @@ describe("send", () => {
         lastName: "Lovelace",
         dateOfBirth: "1990-05-17",
         emailAddress: "ada.lovelace@example.com",
+        nationalInsuranceNumber: "QQ123456C",
         gender: "Female",
       })
       .reply(204);
     expect(await client.send(person!)).toEqual({ status: 204, body: null });
     expect(scope.isDone()).toBe(true);
+  });
+
+  it("reads the person first when trs-sync holds no email or NINO, and sends TRS's own back", async () => {
+    const [person] = client.planSync("update", traineeFixture({ email: null, nationalInsuranceNumber: null }));
+    const scope = nock(baseUrl)
+      .get("/v3/persons/1234567")
+      .reply(200, { trn: "1234567", firstName: "Ada", emailAddress: "held@example.com", nationalInsuranceNumber: "AB123456C" })
+      .put("/v3/persons/1234567", (body: Record<string, unknown>) => {
+        return body.emailAddress === "held@example.com" && body.nationalInsuranceNumber === "AB123456C" && body.gender === "Female";
+      })
+      .reply(204);
+    expect(await client.send(person!)).toEqual({ status: 204, body: null });
+    expect(scope.isDone()).toBe(true);
+    // the plan itself (what its hash covers) still says trs-sync holds none
+    expect(person!.body).toMatchObject({ emailAddress: null, nationalInsuranceNumber: null });
   });
 
   it.each([
@@ -101,7 +117,15 @@ describe("send", () => {
       method: "PUT",
       endpoint: "/v3/persons/{trn}/routes-to-professional-statuses/{reference}",
     });
-    expect(classify(error).errorClass.name).toBe(errorClass);
+    expect(classify(error, { operation: "award" }).errorClass.name).toBe(errorClass);
+  });
+
+  it("classes 10052 as success for an award only: any other status sent to an awarded route was refused", async () => {
+    trsScenario(baseUrl, "alreadyAwarded10052", { trn: "1234567", slug: trainee.slug });
+    const error = await apiError(client.send(client.planSync("withdraw", traineeFixture({ state: "withdrawn" }))[0]!));
+    expect(classify(error, { operation: "withdraw" }).errorClass).toMatchObject({ name: "route_already_awarded", kind: "permanent" });
+    expect(classify(error, { operation: "update" }).errorClass.name).toBe("route_already_awarded");
+    expect(classify(error, { operation: "award" }).errorClass).toMatchObject({ name: "already_awarded", kind: "ignorable" });
   });
 
   it("names holdsFrom when TRS says it is missing", async () => {

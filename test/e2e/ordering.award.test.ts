@@ -38,9 +38,15 @@ function label(api: Api, method: string, path: string, body: unknown, status: nu
 }
 
 async function withTrn(h: Harness, overrides: Record<string, unknown> = {}) {
-  const doc = traineeDoc({ state: "trn_received", trn: String(1_000_000 + Math.floor(Math.random() * 8_999_999)), ...overrides });
+  const doc = traineeDoc({
+    state: "trn_received",
+    trn: String(1_000_000 + Math.floor(Math.random() * 8_999_999)),
+    // a record whose personal details TRS lets us change (a new person's answer 10041, as at TRS)
+    lastName: "Lovelace +legacy",
+    ...overrides,
+  });
   // the sandbox must know the person: create it through a TRN request first
-  const created = traineeDoc({ ...overrides, slug: `${doc.slug}-seed` });
+  const created = traineeDoc({ lastName: doc.lastName, ...overrides, slug: `${doc.slug}-seed` });
   await h.api.put(created.slug, created);
   const seeded = await h.waitFor("seed TRN", async () => (await h.trainee(created.slug)).trn);
   return { ...doc, trn: seeded, slug: created.slug };

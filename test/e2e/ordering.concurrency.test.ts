@@ -31,7 +31,7 @@ describe("two worker processes", () => {
     harness = await startHarness({ startWorker: false, sandbox: { slowMs: SLOW_MS } });
     await spawnWorker(harness);
     await spawnWorker(harness);
-    const docs = Array.from({ length: 4 }, (_, i) => traineeDoc({ lastName: `Busy${i} +slow` }));
+    const docs = Array.from({ length: 4 }, (_, i) => traineeDoc({ lastName: `Busy${i} +slow +legacy` }));
     for (const doc of docs) await harness.api.put(doc.slug, doc);
     const withTrn = await Promise.all(
       docs.map((doc) =>
@@ -101,20 +101,19 @@ describe("edits", () => {
   it("several quick edits become one update carrying the latest data", async () => {
     // a debounce far longer than the edits take, however busy the machine; then the update is run now
     harness = await startHarness({ env: { UPDATE_DEBOUNCE: "1h" } });
-    const doc = traineeDoc();
+    const doc = traineeDoc({ lastName: "Lovelace +legacy" });
     await harness.api.put(doc.slug, doc);
     const trn = await harness.waitFor("TRN", async () => (await harness!.trainee(doc.slug)).trn);
     // the update that follows the TRN waits for the debounce too: run it now
     const control = queueControl(harness.world.queues);
-    const runUpdateNow = async () => {
-      const update = await harness!.waitFor("update queued", async () =>
-        harness!.world.deps.prisma.syncTask.findFirst({ where: { kind: "update_trainee", state: "queued" } }),
-      );
-      await harness!.waitFor("update run", async () => {
-        await control.runNow(update);
-        return (await harness!.world.deps.prisma.syncTask.findUniqueOrThrow({ where: { id: update.id } })).state === "succeeded";
+    const runUpdateNow = () =>
+      harness!.waitFor("updates done", async () => {
+        const waiting = await harness!.world.deps.prisma.syncTask.findMany({
+          where: { kind: "update_trainee", state: { in: ["pending", "queued", "running"] } },
+        });
+        for (const task of waiting) if (task.state === "queued") await control.runNow(task);
+        return waiting.length === 0;
       });
-    };
     await runUpdateNow();
     const before = harness.sandbox.requestLog().length;
     for (const name of ["A", "B", "C", "D", "E"]) await harness.api.put(doc.slug, { ...doc, state: "trn_received", trn, firstNames: name });
@@ -131,7 +130,7 @@ describe("edits", () => {
 
   it("an edit that arrives while the update runs is sent after it", async () => {
     harness = await startHarness({ sandbox: { slowMs: 400 } });
-    const doc = traineeDoc({ lastName: "Slow +slow" });
+    const doc = traineeDoc({ lastName: "Slow +slow +legacy" });
     await harness.api.put(doc.slug, doc);
     const trn = await harness.waitFor("TRN", async () => (await harness!.trainee(doc.slug)).trn, 30_000);
     await harness.waitFor("settled", async () => (await harness!.trainee(doc.slug)).sync.pending.length === 0, 30_000);

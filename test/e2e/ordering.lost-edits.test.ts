@@ -26,7 +26,7 @@ describe.each(["trs", "dqt"] as const)("bursts of edits while updates run (%s)",
     harness = await startHarness({ api, startWorker: false, sandbox: { slowMs: 60 }, env: { UPDATE_DEBOUNCE: "30ms" } });
     const h = harness;
     children.push(await spawnWorker(h), await spawnWorker(h));
-    const docs = Array.from({ length: TRAINEES }, (_, i) => traineeDoc({ lastName: `Burst${i} +slow` }));
+    const docs = Array.from({ length: TRAINEES }, (_, i) => traineeDoc({ lastName: `Burst${i} +slow +legacy` }));
     for (const doc of docs) await h.api.put(doc.slug, doc);
     const withTrn = await Promise.all(
       docs.map(async (doc) => ({

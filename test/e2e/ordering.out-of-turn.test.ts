@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 async function seededTrainee(h: Harness) {
-  const doc = traineeDoc();
+  const doc = traineeDoc({ lastName: "Lovelace +legacy" });
   await h.api.put(doc.slug, doc);
   const trn = await h.waitFor("TRN", async () => (await h.trainee(doc.slug)).trn);
   await h.waitFor("settled", async () => (await h.trainee(doc.slug)).sync.pending.length === 0);

@@ -34,7 +34,7 @@ const imported = (overrides: Record<string, unknown> = {}) => {
 
 /** A trainee that got its TRN from the sandbox and is in sync; then one edit, whose update waits UPDATE_DEBOUNCE. */
 async function editedTrainee(h: Harness) {
-  const doc = traineeDoc();
+  const doc = traineeDoc({ lastName: "Lovelace +legacy" });
   await h.api.put(doc.slug, doc);
   const trn = await h.waitFor("TRN", async () => (await h.trainee(doc.slug)).trn);
   await h.waitFor("in sync", async () => (await h.trainee(doc.slug)).sync.pending.length === 0);
@@ -102,7 +102,7 @@ describe("a job that fails in BullMQ without the runner recording it", () => {
   it("is recorded as failed by the listener, shown with its class, and can be retried once the cause is gone", async () => {
     harness = await startHarness({ env: { UPDATE_DEBOUNCE: "300ms", JOB_RETRY_BASE_DELAY: "10ms" } });
     const h = harness;
-    const doc = traineeDoc();
+    const doc = traineeDoc({ lastName: "Lovelace +legacy" });
     await h.api.put(doc.slug, doc);
     const trn = await h.waitFor("TRN", async () => (await h.trainee(doc.slug)).trn);
     await h.waitFor("in sync", async () => (await h.trainee(doc.slug)).sync.pending.length === 0);

@@ -4,6 +4,7 @@ import { SlackError } from "../../src/clients/slack.js";
 import { InvalidTraineeError } from "../../src/clients/teacher-records.js";
 import { classify, classifyFailureReason, errorClass, errorClasses, type ErrorKind } from "../../src/jobs/classify.js";
 import { SyncError } from "../../src/errors.js";
+import type { SyncOperation } from "../../src/clients/teacher-records.js";
 import { Prisma } from "../../src/generated/prisma/client.js";
 
 /** A Prisma error as the pg driver adapter reports it, with the Postgres SQLSTATE behind it. */
@@ -25,8 +26,8 @@ const field = (key: string, message: string) => ({
   title: "One or more validation errors occurred.",
 });
 
-/** One error per class, and the kind the class must have. */
-const examples: Record<string, [unknown, ErrorKind]> = {
+/** One error per class, the kind the class must have, and what the job was sending when it matters. */
+const examples: Record<string, [unknown, ErrorKind, SyncOperation?]> = {
   api_timeout: [api({ status: 0, networkCode: "ETIMEDOUT" }), "transient"],
   api_unreachable: [api({ status: 0, networkCode: "ECONNREFUSED" }), "transient"],
   rate_limited: [api({ status: 429, retryAfterMs: 30_000 }), "waiting"],
@@ -45,7 +46,8 @@ const examples: Record<string, [unknown, ErrorKind]> = {
   record_inactive: [api({ status: 404, errorCode: 10058, method: "GET" }), "permanent"],
   record_merged: [api({ status: 404, errorCode: 10059, method: "GET" }), "permanent"],
   pii_update_not_permitted: [api({ status: 400, errorCode: 10041 }), "ignorable"],
-  already_awarded: [api({ status: 400, errorCode: 10052, endpoint: route }), "ignorable"],
+  already_awarded: [api({ status: 400, errorCode: 10052, endpoint: route }), "ignorable", "award"],
+  route_already_awarded: [api({ status: 400, errorCode: 10052, endpoint: route }), "permanent", "withdraw"],
   invalid_route_type: [api({ status: 400, errorCode: 10043, endpoint: route }), "permanent"],
   invalid_subject: [api({ status: 400, errorCode: 10045, endpoint: route }), "permanent"],
   invalid_country: [api({ status: 400, errorCode: 10047, endpoint: route }), "permanent"],
@@ -127,6 +129,25 @@ describe("a failure reason as BullMQ stores it", () => {
   });
 });
 
+describe("remediations", () => {
+  /** What support can do in trs-sync: a remediation names at least one. */
+  const actions = [
+    /\bretr(y|ies)\b/i,
+    /\bre-run\b/i,
+    /\bcancel (the|it)\b|cancel the job/i,
+    /“Re-submit for TRN”/,
+    /“Restart TRN polling”/,
+    /npm run cli -- /,
+    /nothing to do/i,
+    /(carries|goes) on/i,
+  ];
+  it.each(errorClasses.map((c) => [c.name, c.remediation] as const))("%s names an action support can take in trs-sync", (_name, text) => {
+    expect(actions.some((action) => action.test(text))).toBe(true);
+    // nothing that does not exist: no "delete the job", no page trs-sync does not have
+    expect(text).not.toMatch(/delete the job|pending TRNs page|pending awards page/i);
+  });
+});
+
 describe("the error class table", () => {
   it("keeps its stable names, in order", () => {
     expect(errorClasses.map((c) => c.name)).toEqual(Object.keys(examples));
@@ -147,8 +168,8 @@ describe("the error class table", () => {
     expect(sentences.length).toBeLessThanOrEqual(3);
   });
 
-  it.each(Object.entries(examples))("%s is reachable and has the expected kind", (name, [error, kind]) => {
-    const classified = classify(error);
+  it.each(Object.entries(examples))("%s is reachable and has the expected kind", (name, [error, kind, operation]) => {
+    const classified = classify(error, { operation });
     expect(classified.errorClass.name).toBe(name);
     expect(classified.errorClass.kind).toBe(kind);
     expect(classified.errorClass).toBe(errorClass(name));

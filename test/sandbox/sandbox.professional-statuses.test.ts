@@ -180,9 +180,14 @@ describe("sandbox: TRS v3 routes to professional statuses and persons", () => {
     expect((await call("GET", `/v3/persons/${missing}`)).json).toMatchObject({ errorCode: 10001 });
   });
 
-  it("PUT persons: 204, then 10042 once the person holds QTS; +pii gives 10041", async () => {
-    const trn = await createPerson("Smith");
+  it("PUT persons: 10041 for a person TRS created now; for a record that allows it, 204, then 10042 once it holds QTS", async () => {
+    const created = await createPerson("Smith");
     const pii = { firstName: "Alexandra", middleName: null, lastName: "Smith", dateOfBirth: "1990-04-01", emailAddress: "new@example.com" };
+    // TRS sets "allow updates from the source application" for no person it creates now (SetPii.cs)
+    const refusedNew = await call("PUT", `/v3/persons/${created}`, { body: pii });
+    expect(refusedNew.json).toEqual({ title: "Updates to PII data is not permitted.", status: 400, detail: "", errorCode: 10041 });
+
+    const trn = await createPerson("Smith +legacy");
     const updated = await call("PUT", `/v3/persons/${trn}`, { body: pii });
     expect(updated.status).toBe(204);
     expect((await call("GET", `/v3/persons/${trn}`)).json).toMatchObject({
@@ -201,11 +206,64 @@ describe("sandbox: TRS v3 routes to professional statuses and persons", () => {
       errorCode: 10042,
     });
 
-    const locked = await createPerson("Jones +pii");
+    const locked = await createPerson("Jones +legacy +pii");
     const refused = await call("PUT", `/v3/persons/${locked}`, { body: { ...pii, lastName: "Jones" } });
     expect(refused.json).toEqual({ title: "Updates to PII data is not permitted.", status: 400, detail: "", errorCode: 10041 });
     const unknown = await call("PUT", "/v3/persons/9999999", { body: pii });
     expect(unknown.json).toEqual({ title: "Person not found.", status: 404, detail: "TRN: '9999999'", errorCode: 10001 });
+  });
+
+  it("PUT persons replaces every member, as SetPii does: what is left out or null is cleared", async () => {
+    const trn = await createPerson("Smith +legacy");
+    const full = {
+      firstName: "Ann",
+      middleName: "Beth",
+      lastName: "Smith",
+      dateOfBirth: "1990-04-01",
+      emailAddress: "ann@example.com",
+      nationalInsuranceNumber: "qq 12 34 56 c",
+      gender: "Female",
+    };
+    expect((await call("PUT", `/v3/persons/${trn}`, { body: full })).status).toBe(204);
+    expect((await call("GET", `/v3/persons/${trn}`)).json).toMatchObject({
+      nationalInsuranceNumber: "QQ123456C",
+      emailAddress: "ann@example.com",
+    });
+    const { emailAddress: _e, nationalInsuranceNumber: _n, gender: _g, ...without } = full;
+    expect((await call("PUT", `/v3/persons/${trn}`, { body: { ...without, middleName: null } })).status).toBe(204);
+    expect((await call("GET", `/v3/persons/${trn}`)).json).toMatchObject({
+      middleName: "",
+      nationalInsuranceNumber: null,
+      emailAddress: null,
+    });
+    // a NINO TRS cannot parse throws in its handler: a 500, not a validation problem
+    expect((await call("PUT", `/v3/persons/${trn}`, { body: { ...full, nationalInsuranceNumber: "NOT A NINO" } })).status).toBe(500);
+  });
+
+  it("keeps the first training country of a route: a later PUT cannot change it, though it is still checked", async () => {
+    const trn = await createPerson("Smith");
+    const iqts = { routeToProfessionalStatusTypeId: "d0b60864-ab1c-4d49-a5c2-ff4bd9872ee1", trainingCountryReference: "FR" };
+    expect((await call("PUT", routePath(trn), { body: routeBody(iqts) })).status).toBe(204);
+    expect((await call("PUT", routePath(trn), { body: routeBody({ ...iqts, trainingCountryReference: "ES" }) })).status).toBe(204);
+    expect((await call("PUT", routePath(trn), { body: routeBody({ ...iqts, trainingCountryReference: "XX" }) })).json).toMatchObject({
+      errorCode: 10047,
+    });
+    const person = (await call("GET", `/v3/persons/${trn}?include=RoutesToProfessionalStatuses`)).json as {
+      routesToProfessionalStatuses: { trainingCountry: { reference: string } }[];
+    };
+    expect(person.routesToProfessionalStatuses[0]!.trainingCountry.reference).toBe("FR");
+  });
+
+  it("clears a degree type a later route PUT leaves out, as TRS replaces every member but the country", async () => {
+    const trn = await createPerson("Smith");
+    const pgce = "40a85dd0-8512-438e-8040-649d7d677d07";
+    await call("PUT", routePath(trn), { body: routeBody({ degreeTypeId: pgce }) });
+    const { degreeTypeId: _d, ...without } = routeBody({ degreeTypeId: pgce }) as Record<string, unknown>;
+    await call("PUT", routePath(trn), { body: without });
+    const person = (await call("GET", `/v3/persons/${trn}?include=RoutesToProfessionalStatuses`)).json as {
+      routesToProfessionalStatuses: { degreeType: unknown }[];
+    };
+    expect(person.routesToProfessionalStatuses[0]!.degreeType).toBeNull();
   });
 
   it("GET persons: 404 10001 with the date of birth in the detail when it does not match", async () => {

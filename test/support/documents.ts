@@ -20,7 +20,8 @@ export function traineeDoc(overrides: Record<string, unknown> = {}) {
     courseSubjects: ["100425"],
     courseMinAge: 11,
     courseMaxAge: 16,
-    ittQualificationAim: "PGCE",
+    ittQualificationAim: "Postgraduate Certificate in Education",
+    nationalInsuranceNumber: "QQ123456C",
     state: "submitted_for_trn",
     ...overrides,
   };

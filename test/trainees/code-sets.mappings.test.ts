@@ -5,7 +5,6 @@ import {
   dqtIttQualificationType,
   dqtProgrammeTypes,
   eytsRoutes,
-  ittQualificationAims,
   professionalStatusOf,
   subjectReferences,
   trainingRoutes,
@@ -13,6 +12,7 @@ import {
   trsGender,
   trsRouteTypeIds,
 } from "../../src/trainees/code-sets.js";
+import { findQualificationAim, qualificationAims } from "../../src/trainees/qualification-aims.js";
 // Enum lists copied from reference/dqt-api-v2.openapi.json (March 2023), which lives outside the repo.
 const dqtEnums = {
   IttProgrammeType: [
@@ -193,30 +193,41 @@ describe("gender", () => {
 });
 
 describe("ITT qualification aim", () => {
+  // HESA code, Register's wording, TRS degree type (TrsDbContext.Seeding.cs), DQT type
   it.each([
-    ["BA", "969c89e7-35b8-43d8-be07-17ef76c3b4bf", "BA"],
-    ["BA (Hons)", "dbb7c27b-8a27-4a94-908d-4b4404acebd5", "BAHons"],
-    ["BEd", "b7b0635a-22c3-41e3-a420-77b9b58c51cd", "BEd"],
-    ["BEd (Hons)", "9b35bdfa-cbd5-44fd-a45a-6167e7559de7", "BEdHons"],
-    ["BSc", "35d04fbb-c19b-4cd9-8fa6-39d90883a52a", "BSc"],
-    ["BSc (Hons)", "9959e914-f4f4-44cd-909f-e170a0f1ac42", "BScHons"],
-    ["PGCE", "40a85dd0-8512-438e-8040-649d7d677d07", "PostgraduateCertificateInEducation"],
-    ["PGDE", "63d80489-ee3d-43af-8c4a-1d6ae0d65f68", "PostgraduateDiplomaInEducation"],
-    ["Undergraduate Master of Teaching", "dba69141-4101-4e05-80e0-524e3967d589", "UndergraduateMasterOfTeaching"],
+    ["001", "BEd", "b7b0635a-22c3-41e3-a420-77b9b58c51cd", "BEd"],
+    ["002", "BEd (Hons)", "9b35bdfa-cbd5-44fd-a45a-6167e7559de7", "BEdHons"],
+    ["003", "BSc", "35d04fbb-c19b-4cd9-8fa6-39d90883a52a", "BSc"],
+    ["004", "BSc (Hons)", "9959e914-f4f4-44cd-909f-e170a0f1ac42", "BScHons"],
+    ["007", "BA", "969c89e7-35b8-43d8-be07-17ef76c3b4bf", "BA"],
+    ["008", "BA (Hons)", "dbb7c27b-8a27-4a94-908d-4b4404acebd5", "BAHons"],
+    ["020", "Postgraduate Certificate in Education", "40a85dd0-8512-438e-8040-649d7d677d07", "PostgraduateCertificateInEducation"],
+    ["021", "Postgraduate Diploma in Education", "63d80489-ee3d-43af-8c4a-1d6ae0d65f68", "PostgraduateDiplomaInEducation"],
+    ["028", "Undergraduate Master of Teaching", "dba69141-4101-4e05-80e0-524e3967d589", "UndergraduateMasterOfTeaching"],
     [
+      "031",
       "Professional Graduate Certificate in Education",
       "d8e267d2-ed85-4eee-8119-45d0c6cc5f6b",
       "ProfessionalGraduateCertificateInEducation",
     ],
-    ["Masters, not by research", "9cf31754-5ac5-46a1-99e5-5c98cba1b881", "MastersNotByResearch"],
-  ] as const)("%s → TRS %s, DQT %s", (aim, degreeTypeId, dqtType) => {
-    expect(trsDegreeTypeId(aim)).toBe(degreeTypeId);
-    expect(dqtIttQualificationType(aim, "provider_led_postgrad")).toBe(dqtType);
+    ["032", "Masters, not by research", "9cf31754-5ac5-46a1-99e5-5c98cba1b881", "MastersNotByResearch"],
+  ] as const)("%s / %s → TRS %s, DQT %s, by code or by wording", (code, wording, degreeTypeId, dqtType) => {
+    for (const aim of [code, wording, wording.toUpperCase()]) {
+      expect(findQualificationAim(aim)?.wording).toBe(wording);
+      expect(trsDegreeTypeId(aim)).toBe(degreeTypeId);
+      expect(dqtIttQualificationType(aim, "provider_led_postgrad")).toBe(dqtType);
+    }
   });
 
-  it("covers every aim and only uses DQT qualification types the spec lists", () => {
+  it("takes Register's Unknown and the PGCE/PGDE abbreviations", () => {
+    expect(trsDegreeTypeId("Unknown")).toBe("9cf31754-5ac5-46a1-99e5-5c98cba1b881");
+    expect(findQualificationAim("PGCE")?.wording).toBe("Postgraduate Certificate in Education");
+    expect(findQualificationAim("pgde")?.wording).toBe("Postgraduate Diploma in Education");
+  });
+
+  it("only uses DQT qualification types the spec lists", () => {
     const known = dqtEnums.IttQualificationType;
-    for (const aim of ittQualificationAims) expect(known).toContain(dqtIttQualificationType(aim, null));
+    for (const aim of qualificationAims) if (aim.dqtType) expect(known).toContain(dqtIttQualificationType(aim.wording, null));
   });
 
   it("gives no degree type for a missing or unknown aim", () => {
@@ -227,7 +238,7 @@ describe("ITT qualification aim", () => {
 
   it("sends InternationalQualifiedTeacherStatus for an iQTS trainee without an aim, as Register did", () => {
     expect(dqtIttQualificationType(null, "iqts")).toBe("InternationalQualifiedTeacherStatus");
-    expect(dqtIttQualificationType("PGCE", "iqts")).toBe("PostgraduateCertificateInEducation");
+    expect(dqtIttQualificationType("020", "iqts")).toBe("PostgraduateCertificateInEducation");
     expect(dqtIttQualificationType(null, "provider_led_postgrad")).toBeNull();
   });
 });

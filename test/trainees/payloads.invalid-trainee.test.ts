@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { InvalidTraineeError } from "../../src/clients/teacher-records.js";
-import { dqtIttOutcomeBody, dqtTrnRequestBody, dqtUpdateBody, trsPersonBody, trsRouteBody } from "../../src/trainees/payloads.js";
+import { dqtIttOutcomeBody, dqtTrnRequestBody, dqtUpdateBody, trsPersonCall, trsRouteBody } from "../../src/trainees/payloads.js";
 import type { Trainee } from "../../src/generated/prisma/client.js";
 import { traineeFixture } from "../support/trainee-fixture.js";
 
 const cases: [string, Partial<Trainee>, (t: Trainee) => unknown, string][] = [
-  ["TRS person without a TRN", { trn: null }, trsPersonBody, "trn"],
+  ["TRS person without a TRN", { trn: null }, trsPersonCall, "trn"],
   ["TRS route without a TRN", { trn: null }, (t) => trsRouteBody(t, "InTraining"), "trn"],
   ["TRS route without a training route", { trainingRoute: null }, (t) => trsRouteBody(t, "InTraining"), "trainingRoute"],
   ["TRS route with an unknown training route", { trainingRoute: "scitt_postgrad" }, (t) => trsRouteBody(t, "InTraining"), "trainingRoute"],
@@ -50,7 +50,7 @@ describe("InvalidTraineeError", () => {
   it("names no personal data in its message", () => {
     const trainee = traineeFixture({ trn: null });
     try {
-      trsPersonBody(trainee);
+      trsPersonCall(trainee);
     } catch (error) {
       const message = (error as Error).message;
       for (const personal of [trainee.firstNames, trainee.lastName, "1990-05-17", trainee.email!]) expect(message).not.toContain(personal);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { trsPersonBody, trsRouteBody, trsRouteStatus, trsTrnRequestBody } from "../../src/trainees/payloads.js";
+import { trsPersonCall, trsRouteBody, trsRouteStatus, trsTrnRequestBody } from "../../src/trainees/payloads.js";
 import { day, traineeFixture } from "../support/trainee-fixture.js";
 
 describe("TRS TRN request body (trs-api.md §3a)", () => {
@@ -12,7 +12,7 @@ describe("TRS TRN request body (trs-api.md §3a)", () => {
         lastName: "Lovelace",
         dateOfBirth: "1990-05-17",
         emailAddresses: ["ada.lovelace@example.com"],
-        nationalInsuranceNumber: null,
+        nationalInsuranceNumber: "QQ123456C",
         gender: "Female",
       },
       identityVerified: false,
@@ -41,27 +41,30 @@ describe("TRS TRN request body (trs-api.md §3a)", () => {
   });
 });
 
-describe("TRS person body (trs-api.md §3c PII)", () => {
-  it("sends emailAddress as a single string, not Register's ignored emailAddresses", () => {
-    const body = trsPersonBody(traineeFixture());
+describe("TRS person body (PUT /v3/persons/{trn}, SetPii.cs: every member replaced)", () => {
+  it("sends every member, emailAddress as a single string (not Register's ignored emailAddresses)", () => {
+    const { body, keep } = trsPersonCall(traineeFixture());
     expect(body).toEqual({
       firstName: "Ada Mary",
       middleName: "Grace",
       lastName: "Lovelace",
       dateOfBirth: "1990-05-17",
       emailAddress: "ada.lovelace@example.com",
+      nationalInsuranceNumber: "QQ123456C",
       gender: "Female",
     });
     expect(body).not.toHaveProperty("emailAddresses");
+    expect(keep).toEqual([]);
   });
 
-  it("sends an empty middle name, and leaves out an unknown email and gender", () => {
-    expect(trsPersonBody(traineeFixture({ middleNames: null, email: null, sex: null }))).toEqual({
-      firstName: "Ada Mary",
-      middleName: "",
-      lastName: "Lovelace",
-      dateOfBirth: "1990-05-17",
-    });
+  it("keeps what TRS holds where trs-sync holds nothing: the email and NINO are read back first", () => {
+    const { body, keep } = trsPersonCall(traineeFixture({ middleNames: null, email: null, nationalInsuranceNumber: null }));
+    expect(body).toMatchObject({ middleName: "", emailAddress: null, nationalInsuranceNumber: null, gender: "Female" });
+    expect(keep).toEqual(["emailAddress", "nationalInsuranceNumber"]);
+  });
+
+  it("refuses to send without a sex: TRS would clear its gender and never shows it back", () => {
+    expect(() => trsPersonCall(traineeFixture({ sex: null }))).toThrow(/sex/);
   });
 });
 
@@ -125,10 +128,17 @@ describe("TRS route body (trs-api.md §3c)", () => {
     expect(body.trainingEndDate).toBe("2028-07-08");
   });
 
-  it("estimates the end from the trainee start date when only the ITT end date is missing", () => {
+  it("estimates the end from the same start it sends, so the end never falls before the start", () => {
     const body = trsRouteBody(traineeFixture({ ittEndDate: null, traineeStartDate: day("2025-09-08") }), "InTraining");
     expect(body.trainingStartDate).toBe("2025-09-01");
-    expect(body.trainingEndDate).toBe("2026-07-08");
+    expect(body.trainingEndDate).toBe("2026-07-01");
+    // a trainee start long before the ITT start once gave an end before the start, which TRS refuses
+    const early = trsRouteBody(
+      traineeFixture({ ittStartDate: day("2026-09-01"), ittEndDate: null, traineeStartDate: day("2024-09-01") }),
+      "InTraining",
+    );
+    expect(early.trainingStartDate).toBe("2026-09-01");
+    expect(early.trainingEndDate > early.trainingStartDate).toBe(true);
   });
 
   it("sends [] without subjects, and no age specialism unless both ages are known", () => {
@@ -148,8 +158,18 @@ describe("TRS route body (trs-api.md §3c)", () => {
     expect(trsRouteBody(traineeFixture({ ittQualificationAim: "Unknown aim" }), "InTraining")).not.toHaveProperty("degreeTypeId");
   });
 
-  it("sends GB as the training country, iQTS included (we hold no training country)", () => {
-    expect(trsRouteBody(traineeFixture({ trainingRoute: "iqts" }), "InTraining").trainingCountryReference).toBe("GB");
+  it("sends GB as the training country of UK routes and the trainee's own for iQTS, refusing iQTS without one", () => {
+    expect(trsRouteBody(traineeFixture({ trainingCountry: null }), "InTraining").trainingCountryReference).toBe("GB");
+    expect(trsRouteBody(traineeFixture({ trainingRoute: "iqts", trainingCountry: "FR" }), "InTraining").trainingCountryReference).toBe(
+      "FR",
+    );
+    expect(() => trsRouteBody(traineeFixture({ trainingRoute: "iqts", trainingCountry: null }), "InTraining")).toThrow(/country/);
+  });
+
+  it("sends the degree type of the aim whether stored as wording or code", () => {
+    const pgce = "40a85dd0-8512-438e-8040-649d7d677d07";
+    expect(trsRouteBody(traineeFixture(), "InTraining").degreeTypeId).toBe(pgce);
+    expect(trsRouteBody(traineeFixture({ ittQualificationAim: "020" }), "InTraining").degreeTypeId).toBe(pgce);
   });
 
   it("sends the EYTS route GUID for early years routes", () => {

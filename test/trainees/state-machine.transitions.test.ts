@@ -19,6 +19,11 @@ describe("decideState", () => {
     // upstream lagging behind what trs-sync did itself keeps the stored state
     ["trn_received", "submitted_for_trn", true, "trn_received"],
     ["awarded", "recommended_for_award", true, "awarded"],
+    // corrections: undoing a withdrawal, correcting a recommendation
+    ["withdrawn", "trn_received", true, "trn_received"],
+    ["withdrawn", "submitted_for_trn", true, "trn_received"],
+    ["withdrawn", "submitted_for_trn", false, "submitted_for_trn"],
+    ["recommended_for_award", "trn_received", true, "trn_received"],
   ] as [TraineeStateName | null, TraineeStateName, boolean, TraineeStateName][])(
     "%s → %s (trn: %s) stores %s",
     (current, requested, hasTrn, expected) => {
@@ -33,8 +38,12 @@ describe("decideState", () => {
     ["draft", "trn_received", false],
     ["draft", "withdrawn", false],
     ["submitted_for_trn", "recommended_for_award", false],
-    ["withdrawn", "trn_received", true],
+    ["withdrawn", "deferred", true], // TRS: 10056
+    ["withdrawn", "trn_received", false],
     ["awarded", "withdrawn", true],
+    ["awarded", "trn_received", true],
+    ["discarded", "trn_received", true],
+    ["discarded", "draft", false],
     ["recommended_for_award", "withdrawn", true],
     ["trn_received", "awarded", true],
   ] as [TraineeStateName | null, TraineeStateName, boolean][])(

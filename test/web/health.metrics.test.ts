@@ -41,8 +41,9 @@ describe("/metrics", () => {
       expect(body).toContain('trs_sync_failed_jobs{error_class="validation_failed"} 1');
       expect(body).toContain('trs_sync_api_request_duration_seconds_count{endpoint="POST /v3/trn-requests",status="200"} 1');
       expect(body).toContain('trs_sync_api_request_duration_seconds_count{endpoint="POST /v3/trn-requests",status="400"} 1');
+      // a person TRS created now refuses personal-detail updates (10041, counted as accepted)
       expect(body).toMatch(
-        /trs_sync_api_request_duration_seconds_bucket\{endpoint="PUT \/v3\/persons\/\{trn\}",status="204",le="\+Inf"\} 1/,
+        /trs_sync_api_request_duration_seconds_bucket\{endpoint="PUT \/v3\/persons\/\{trn\}",status="400",le="\+Inf"\} 1/,
       );
     } finally {
       await web.close();

@@ -64,6 +64,51 @@ describe("PUT /api/v1/trainees/{slug}", () => {
     expect(await counts()).toEqual(before);
   });
 
+  it("accepts the ITT qualification aim as a HESA code or Register's wording, and stores the wording", async () => {
+    for (const [aim, stored] of [
+      ["020", "Postgraduate Certificate in Education"],
+      ["Postgraduate Diploma in Education", "Postgraduate Diploma in Education"],
+      ["Unknown", "Unknown"],
+    ]) {
+      const doc = traineeDoc({ ittQualificationAim: aim });
+      const response = await api.put(doc.slug, doc);
+      expect(response.status).toBe(201);
+      expect(response.body.ittQualificationAim).toBe(stored);
+    }
+  });
+
+  it("refuses an unknown aim, a bad NINO, a missing sex and a misplaced or missing training country with 400", async () => {
+    const before = await counts();
+    const doc = traineeDoc({ ittQualificationAim: "PGCert", nationalInsuranceNumber: "AB12", sex: null, trainingCountry: "FR" });
+    const response = await api.put(doc.slug, doc);
+    expect(response.status).toBe(400);
+    expect(Object.keys(response.body.errors).sort()).toEqual(["ittQualificationAim", "nationalInsuranceNumber", "sex", "trainingCountry"]);
+    expect(response.body.errors.ittQualificationAim[0]).toMatch(/HESA ITT qualification aim code/);
+    expect(response.body.errors.trainingCountry).toEqual(["is only for the iqts route: UK routes are sent to TRS as GB"]);
+    const iqts = traineeDoc({ trainingRoute: "iqts" });
+    expect((await api.put(iqts.slug, iqts)).body.errors).toEqual({ trainingCountry: ["is required for the iqts route"] });
+    const wales = traineeDoc({ trainingRoute: "iqts", trainingCountry: "GB-WLS" });
+    expect((await api.put(wales.slug, wales)).body.errors.trainingCountry).toEqual([
+      "cannot be Wales (GB-WLS, GB-CYM): TRS refuses it for iQTS",
+    ]);
+    expect(await counts()).toEqual(before);
+  });
+
+  it("stores a NINO as TRS normalises it, and an iQTS country upper-cased", async () => {
+    const doc = traineeDoc({ trainingRoute: "iqts", trainingCountry: "fr", nationalInsuranceNumber: "qq 12-34-56 c" });
+    const response = await api.put(doc.slug, doc);
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ trainingCountry: "FR", nationalInsuranceNumber: "QQ123456C" });
+  });
+
+  it("keeps the aim it holds when a document comes without one (TRS would clear the route's degree type)", async () => {
+    const doc = traineeDoc({ ittQualificationAim: "020" });
+    await api.put(doc.slug, doc);
+    const response = await api.put(doc.slug, { ...doc, ittQualificationAim: null, firstNames: "Ada Mary" });
+    expect(response.status).toBe(200);
+    expect(response.body.ittQualificationAim).toBe("Postgraduate Certificate in Education");
+  });
+
   it("answers 400 listing every invalid field, and writes nothing", async () => {
     const before = await counts();
     const doc = traineeDoc({
