@@ -45,3 +45,26 @@ $$;
 DROP TRIGGER IF EXISTS sync_tasks_transition_guard ON "sync_tasks";
 CREATE TRIGGER sync_tasks_transition_guard BEFORE UPDATE OF state ON "sync_tasks"
   FOR EACH ROW EXECUTE FUNCTION sync_tasks_transition_guard();
+
+-- The audit log of support actions is never rewritten either.
+CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit_log is append-only: support actions are never rewritten';
+END
+$$;
+DROP TRIGGER IF EXISTS audit_log_append_only ON "audit_log";
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON "audit_log"
+  FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+
+-- A failed task always says when it failed: the failed-jobs page sorts and pages on it.
+CREATE OR REPLACE FUNCTION sync_tasks_failed_at() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.state = 'failed' AND NEW.failed_at IS NULL THEN
+    NEW.failed_at := now();
+  END IF;
+  RETURN NEW;
+END
+$$;
+DROP TRIGGER IF EXISTS sync_tasks_failed_at ON "sync_tasks";
+CREATE TRIGGER sync_tasks_failed_at BEFORE INSERT OR UPDATE OF state ON "sync_tasks"
+  FOR EACH ROW EXECUTE FUNCTION sync_tasks_failed_at();

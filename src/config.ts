@@ -73,6 +73,18 @@ export const envSchema = z.object({
   API_TOKENS: optional(z.string()),
   DASHBOARD_USERS: optional(z.string()),
   SESSION_SECRET: optional(z.string().min(16, "SESSION_SECRET must be at least 16 characters")),
+  /**
+   * Express "trust proxy" for the load balancer in front of web: a hop count ("1") or a list of
+   * addresses or subnets ("10.0.0.0/8,loopback"). Off by default; never "true", which would let a
+   * client choose its own address (and so dodge the sign-in throttle).
+   */
+  TRUST_PROXY: optional(
+    z
+      .string()
+      .trim()
+      .refine((text) => !/^(true|yes|all|\*)$/i.test(text), "TRUST_PROXY must be a hop count or a list of addresses, never true")
+      .refine((text) => /^(off|false|\d{1,2}|[0-9A-Za-z.:/_, -]+)$/i.test(text), "TRUST_PROXY must be a hop count or a list of addresses"),
+  ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).prefault("info"),
 });
 
@@ -140,6 +152,9 @@ export interface Config {
   apiTokens: string[];
   dashboardUsers: { name: string; role: "viewer" | "support"; passwordHash: string }[];
   sessionSecret: string | undefined;
+  /** Express "trust proxy": false, a hop count, or addresses */
+  trustProxy: false | number | string[];
+  production: boolean;
   logLevel: Env["LOG_LEVEL"];
   demo: boolean;
 }
@@ -205,9 +220,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       .filter(Boolean)
       .map((e) => dashboardUser.parse(e)),
     sessionSecret: env.SESSION_SECRET,
+    trustProxy: trustProxy(env.TRUST_PROXY),
+    production: env.NODE_ENV === "production",
     logLevel: env.LOG_LEVEL,
     demo,
   };
+}
+
+function trustProxy(text: string | undefined): false | number | string[] {
+  if (!text || /^(off|false)$/i.test(text)) return false;
+  if (/^\d+$/.test(text)) return Number(text);
+  return text
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean);
 }
 
 /** For main-*.ts: parse or print one line per problem and exit. */

@@ -74,8 +74,11 @@ export interface TeacherRecordsClient {
    * reports none (TRS answers 204), in which case the trainee's outcome date is the award date.
    */
   awardDateFrom(results: CallResult[]): string | null;
-  /** TRS `GET /v3/persons/{trn}`, DQT `GET /v2/teachers/{trn}`: the record as the API holds it. */
-  getPerson(trn: string): Promise<unknown>;
+  /**
+   * TRS `GET /v3/persons/{trn}`, DQT `GET /v2/teachers/{trn}`: the record as the API holds it;
+   * `routes` asks TRS for the routes to professional status too (DQT's record always has its ITT).
+   */
+  getPerson(trn: string, options?: { routes?: boolean }): Promise<unknown>;
 }
 
 /** The trainee cannot be sent as it is (missing TRN, route or dates); no request was made. */

@@ -134,8 +134,9 @@ export function createTrsClient(options: TrsClientOptions): TeacherRecordsClient
       return null;
     },
 
-    async getPerson(trn: string) {
-      return expectBody(person, await http.request({ method: "GET", path: personPath(trn) }));
+    async getPerson(trn: string, options: { routes?: boolean } = {}) {
+      const path = options.routes ? `${personPath(trn)}?include=RoutesToProfessionalStatuses` : personPath(trn);
+      return expectBody(person, await http.request({ method: "GET", path }));
     },
   };
 }

@@ -1,32 +1,34 @@
 /**
  * Dashboard sign-in (CONTRACT.md §3 DASHBOARD_USERS and SESSION_SECRET, §8). Accounts come from
- * the configuration; a session is a signed cookie, so any number of web processes sharing
- * SESSION_SECRET accept it. Sessions are stateless: signing out clears the cookie, and removing a
- * user or changing their password (and restarting) ends their sessions.
+ * the configuration; sessions are held in Postgres (sessions.ts), so signing out ends a session for
+ * good and a changed password or role ends that person's sessions.
  *
- * CSRF: every state-changing request carries a token derived from the session's random nonce
- * (HMAC with the secret), as the hidden form field `_csrf` or, for Bull Board's client, the
- * `X-XSRF-TOKEN` header that its Axios copies from the readable `XSRF-TOKEN` cookie.
+ * - The sign-in form carries a CSRF token bound to a short-lived cookie of its own.
+ * - Failed sign-ins are throttled per account and per client address, across web processes
+ *   (sign-in-throttle.ts); the client address is what TRUST_PROXY allows Express to believe.
+ * - Every state-changing request carries the session's CSRF token, as the hidden form field `_csrf`
+ *   or, for Bull Board's client, the `X-XSRF-TOKEN` header that its Axios copies from the readable
+ *   `XSRF-TOKEN` cookie.
+ * - Cookies are Secure in production whatever the proxy headers say.
  */
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
 import express, { type Request, type RequestHandler, type Response, type Router } from "express";
-import { z } from "zod";
+import type { Db } from "../deps.js";
 import type { Logger } from "../logger.js";
-import { hmac, readCookie, safeEqual, setCookie, signJson, unsignJson } from "./cookies.js";
-import { loginPage, sendMessage, sendPage, type Role, type Viewer } from "./layout.js";
+import { recordAudit } from "../audit.js";
+import { hmac, readCookie, safeEqual, setCookie } from "./cookies.js";
+import type { Viewer } from "./layout.js";
+import type { Renderer } from "./render.js";
+import { sendView } from "./render.js";
+import { createSessionStore, sessionTtlMs, type DashboardUser, type Session } from "./sessions.js";
+import type { SignInThrottle } from "./sign-in-throttle.js";
 
-/** A session lasts 8 hours from sign-in (a working day), then the user signs in again. */
-export const sessionTtlMs = 8 * 3600_000;
+export { sessionTtlMs, type DashboardUser, type Session };
+
 const sessionCookie = "trs_sync_session";
 /** The name Axios (inside Bull Board's UI) reads by default. */
 const xsrfCookie = "XSRF-TOKEN";
-
-export interface DashboardUser {
-  name: string;
-  role: Role;
-  /** `scrypt$<salt>$<key>`, see hashPassword */
-  passwordHash: string;
-}
+const signInCookie = "trs_sync_sign_in";
 
 /**
  * `scrypt$<salt b64url>$<scrypt(password, salt, 32) b64url>`. The salt is used as the text of its
@@ -52,18 +54,6 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
 /** Compared against when the name is unknown, so that the answer takes as long as for a known name. */
 const unknownUserHash = "scrypt$bm8tc3VjaC11c2Vy$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
-const sessionSchema = z.object({
-  name: z.string(),
-  role: z.enum(["viewer", "support"]),
-  /** epoch ms */
-  exp: z.number(),
-  /** random per sign-in; the CSRF token is derived from it */
-  nonce: z.string().min(16),
-  /** fingerprint of the password hash at sign-in: a changed password ends the session */
-  pw: z.string(),
-});
-export type Session = z.infer<typeof sessionSchema>;
-
 export interface Auth {
   /** GET/POST /login and POST /logout */
   routes: Router;
@@ -83,87 +73,123 @@ const wantsHtml = (req: Request) => (req.get("accept") ?? "").includes("text/htm
 
 /** Only back into the dashboard: never an open redirect. */
 export function safeNext(next: unknown): string {
-  return typeof next === "string" && /^\/admin(?:[/?#]|$)/.test(next) && !next.includes("\\") ? next : "/admin";
+  return typeof next === "string" && /^\/admin(?:[/?#]|$)/.test(next) && !next.includes("\\") && !next.startsWith("//") ? next : "/admin";
 }
 
-function deny(req: Request, res: Response, status: 401 | 403, title: string, text: string): void {
-  if (wantsHtml(req)) sendMessage(res, { status, title, text });
-  else res.status(status).json({ error: text });
-}
-
-export function createAuth(options: { secret: string; users: readonly DashboardUser[]; now: () => Date; logger: Logger }): Auth {
-  const { users, logger } = options;
-  // One secret, separate keys per use: a flash cookie can never pass as a session.
-  const sessionKey = hmac(options.secret, "dashboard session");
-  const csrfKey = hmac(options.secret, "dashboard csrf");
+export function createAuth(options: {
+  db: Db;
+  secret: string;
+  users: readonly DashboardUser[];
+  now: () => Date;
+  logger: Logger;
+  views: Renderer;
+  throttle: SignInThrottle;
+  /** cookies Secure whatever the request says */
+  production: boolean;
+}): Auth {
+  const { users, logger, views, throttle } = options;
+  const sessions = createSessionStore(options);
   const flashKey = hmac(options.secret, "dashboard flash");
-  const fingerprint = (user: DashboardUser) => hmac(sessionKey, user.passwordHash).slice(0, 22);
-  const csrfToken = (session: Session) => hmac(csrfKey, session.nonce);
-
-  function currentSession(req: Request): Session | undefined {
-    const parsed = sessionSchema.safeParse(unsignJson(sessionKey, readCookie(req, sessionCookie)));
-    if (!parsed.success || parsed.data.exp <= options.now().getTime()) return undefined;
-    const user = users.find((u) => u.name === parsed.data.name);
-    if (!user || !safeEqual(parsed.data.pw, fingerprint(user))) return undefined;
-    // The role as configured now: a demoted user loses support actions at once.
-    return { ...parsed.data, role: user.role };
-  }
+  const signInKey = hmac(options.secret, "dashboard sign-in form");
+  const cookie = (
+    req: Request,
+    res: Response,
+    name: string,
+    value: string,
+    extra: { maxAge: number; httpOnly?: boolean; sameSite?: "Strict"; path?: string },
+  ) => setCookie(req, res, name, value, { ...extra, secure: options.production });
 
   const sessionOf = (res: Response) => res.locals.session as Session;
   const form = express.urlencoded({ extended: false, limit: "10kb" });
   const routes = express.Router();
 
-  routes.get("/login", (req, res) => {
-    if (currentSession(req)) return res.redirect(303, safeNext(req.query.next));
-    const error = users.length ? undefined : "No dashboard accounts are configured: set DASHBOARD_USERS.";
-    sendPage(res, { title: "Sign in", body: loginPage({ next: safeNext(req.query.next), ...(error ? { error } : {}) }) });
+  function deny(req: Request, res: Response, status: 401 | 403, title: string, text: string): void {
+    if (wantsHtml(req)) sendView(res, views, "message.njk", { title, text }, status);
+    else res.status(status).json({ error: text });
+  }
+
+  /** The sign-in page with a fresh form token (bound to a cookie of its own, since there is no session yet). */
+  function signInPage(req: Request, res: Response, context: { next: string; error?: string; name?: string }, status = 200) {
+    const nonce = randomBytes(18).toString("base64url");
+    cookie(req, res, signInCookie, nonce, { maxAge: 3600, sameSite: "Strict", path: "/admin/login" });
+    const error = context.error ?? (users.length ? undefined : "No dashboard accounts are configured: set DASHBOARD_USERS.");
+    sendView(res, views, "login.njk", { title: "Sign in", ...context, error, formToken: hmac(signInKey, nonce) }, status);
+  }
+
+  routes.get("/login", async (req, res, next) => {
+    try {
+      if (await sessions.find(readCookie(req, sessionCookie))) return res.redirect(303, safeNext(req.query.next));
+      signInPage(req, res, { next: safeNext(req.query.next) });
+    } catch (error) {
+      next(error);
+    }
   });
 
   routes.post("/login", form, async (req, res, next) => {
     try {
       const body = (req.body ?? {}) as Record<string, unknown>;
-      const name = typeof body.name === "string" ? body.name : "";
-      const password = typeof body.password === "string" ? body.password : "";
+      const name = typeof body.name === "string" ? body.name.slice(0, 200) : "";
+      const password = typeof body.password === "string" ? body.password.slice(0, 1000) : "";
+      const nextUrl = safeNext(body.next);
+      const nonce = readCookie(req, signInCookie);
+      const token = typeof body._csrf === "string" ? body._csrf : "";
+      if (!nonce || !safeEqual(token, hmac(signInKey, nonce))) {
+        return signInPage(req, res, { next: nextUrl, error: "The sign-in form had expired: enter your name and password again." }, 403);
+      }
+      const address = req.ip ?? "unknown";
+      const wait = await throttle.waitFor({ account: name, address });
+      if (wait > 0) {
+        logger.warn({ ip: address }, "dashboard sign-in throttled");
+        const minutes = Math.ceil(wait / 60);
+        return signInPage(
+          req,
+          res,
+          { next: nextUrl, name, error: `Too many failed sign-ins. Wait ${minutes} minute${minutes === 1 ? "" : "s"}, then try again.` },
+          429,
+        );
+      }
       const user = users.find((u) => u.name === name);
       const passwordOk = await verifyPassword(password, user?.passwordHash ?? unknownUserHash);
       if (!user || !passwordOk) {
+        await throttle.failed({ account: name, address });
         // The name is not logged: people type passwords into the name field.
-        logger.warn({ ip: req.ip }, "dashboard sign-in refused");
-        sendPage(res, { status: 401, title: "Sign in", body: loginPage({ next: safeNext(body.next), error: "Wrong name or password" }) });
-        return;
+        logger.warn({ ip: address }, "dashboard sign-in refused");
+        return signInPage(req, res, { next: nextUrl, name, error: "Wrong name or password" }, 401);
       }
-      const session: Session = {
-        name: user.name,
-        role: user.role,
-        exp: options.now().getTime() + sessionTtlMs,
-        nonce: randomBytes(18).toString("base64url"),
-        pw: fingerprint(user),
-      };
-      setCookie(req, res, sessionCookie, signJson(sessionKey, session), { maxAge: sessionTtlMs / 1000 });
-      setCookie(req, res, xsrfCookie, csrfToken(session), { maxAge: sessionTtlMs / 1000, httpOnly: false });
+      await throttle.succeeded({ account: name });
+      const sessionToken = await sessions.start(user);
+      const session = (await sessions.find(sessionToken))!;
+      cookie(req, res, sessionCookie, sessionToken, { maxAge: sessionTtlMs / 1000 });
+      cookie(req, res, xsrfCookie, session.csrf, { maxAge: sessionTtlMs / 1000, httpOnly: false });
+      cookie(req, res, signInCookie, "", { maxAge: 0, path: "/admin/login" });
+      await recordAudit(options.db, { actor: user.name, action: "sign-in", targets: [], result: "ok", details: { role: user.role } });
       logger.info({ user: user.name, role: user.role }, "dashboard sign-in");
-      res.redirect(303, safeNext(body.next));
+      res.redirect(303, nextUrl);
     } catch (error) {
       next(error);
     }
   });
 
   const requireSession: RequestHandler = (req, res, next) => {
-    const session = currentSession(req);
-    if (session) {
-      res.locals.session = session;
-      return next();
-    }
-    if (wantsHtml(req) && (req.method === "GET" || req.method === "HEAD")) {
-      return res.redirect(302, `/admin/login?next=${encodeURIComponent(req.originalUrl)}`);
-    }
-    deny(req, res, 401, "Signed out", "Your session has ended: sign in again at /admin/login.");
+    sessions
+      .find(readCookie(req, sessionCookie))
+      .then((session) => {
+        if (session) {
+          res.locals.session = session;
+          return next();
+        }
+        if (wantsHtml(req) && (req.method === "GET" || req.method === "HEAD")) {
+          return res.redirect(302, `/admin/login?next=${encodeURIComponent(req.originalUrl)}`);
+        }
+        deny(req, res, 401, "Signed out", "Your session has ended: sign in again at /admin/login.");
+      })
+      .catch(next);
   };
 
   const requireCsrf: RequestHandler = (req, res, next) => {
     const field = (req.body as { _csrf?: unknown } | undefined)?._csrf;
     const given = typeof field === "string" ? field : req.get("x-xsrf-token");
-    if (given && safeEqual(given, csrfToken(sessionOf(res)))) return next();
+    if (given && safeEqual(given, sessionOf(res).csrf)) return next();
     deny(
       req,
       res,
@@ -178,18 +204,17 @@ export function createAuth(options: { secret: string; users: readonly DashboardU
     deny(req, res, 403, "Not allowed", "Your account can view the dashboard but not change anything: ask for the support role.");
   };
 
-  routes.post(
-    "/logout",
-    form,
-    (req, res, next) => (currentSession(req) ? next() : res.redirect(303, "/admin/login")),
-    requireSession,
-    requireCsrf,
-    (req, res) => {
-      setCookie(req, res, sessionCookie, "", { maxAge: 0 });
-      setCookie(req, res, xsrfCookie, "", { maxAge: 0, httpOnly: false });
+  routes.post("/logout", form, requireSession, requireCsrf, async (req, res, next) => {
+    try {
+      await sessions.end(readCookie(req, sessionCookie));
+      cookie(req, res, sessionCookie, "", { maxAge: 0 });
+      cookie(req, res, xsrfCookie, "", { maxAge: 0, httpOnly: false });
+      await recordAudit(options.db, { actor: sessionOf(res).name, action: "sign-out", targets: [], result: "ok" });
       res.redirect(303, "/admin/login");
-    },
-  );
+    } catch (error) {
+      next(error);
+    }
+  });
 
   return {
     routes,
@@ -198,7 +223,7 @@ export function createAuth(options: { secret: string; users: readonly DashboardU
     requireCsrf,
     viewerOf: (res) => {
       const session = sessionOf(res);
-      return { name: session.name, role: session.role, csrf: csrfToken(session) };
+      return { name: session.name, role: session.role, csrf: session.csrf };
     },
     flashKey,
   };

@@ -25,14 +25,23 @@ export interface CookieOptions {
   /** false only for the XSRF-TOKEN cookie that Bull Board's client script reads */
   httpOnly?: boolean;
   path?: string;
+  /** Secure whatever the request looked like (production: TLS ends at the load balancer) */
+  secure?: boolean;
+  /** Strict for the sign-in form's token; Lax otherwise */
+  sameSite?: "Lax" | "Strict";
 }
 
-/** Adds a Set-Cookie header (keeping earlier ones). SameSite=Lax; Secure when the request came over https. */
+/** Adds a Set-Cookie header (keeping earlier ones). Secure in production, or when the request came over https. */
 export function setCookie(req: Request, res: Response, name: string, value: string, options: CookieOptions): void {
-  const parts = [`${name}=${encodeURIComponent(value)}`, `Path=${options.path ?? "/admin"}`, `Max-Age=${options.maxAge}`, "SameSite=Lax"];
+  const parts = [
+    `${name}=${encodeURIComponent(value)}`,
+    `Path=${options.path ?? "/admin"}`,
+    `Max-Age=${options.maxAge}`,
+    `SameSite=${options.sameSite ?? "Lax"}`,
+  ];
   if (options.httpOnly !== false) parts.push("HttpOnly");
-  // req.secure honours X-Forwarded-Proto: the app sets "trust proxy" (TLS ends at the load balancer).
-  if (req.secure) parts.push("Secure");
+  // req.secure honours X-Forwarded-Proto only from proxies TRUST_PROXY names; production never relies on it
+  if (options.secure || req.secure) parts.push("Secure");
   res.append("Set-Cookie", parts.join("; "));
 }
 

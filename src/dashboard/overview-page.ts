@@ -7,8 +7,7 @@
 import type { Db } from "../deps.js";
 import { SyncTaskKind, SyncTaskState } from "../generated/prisma/enums.js";
 import { jobNames } from "../jobs/queues.js";
-import { html, type Html } from "./html.js";
-import { errorClassInfo, timeCell } from "./layout.js";
+import { errorClassInfo } from "./layout.js";
 
 const kinds = Object.values(SyncTaskKind);
 const states = Object.values(SyncTaskState);
@@ -58,92 +57,24 @@ export async function loadOverview(db: Db): Promise<Overview> {
   };
 }
 
-const traineeLink = (slug: string) => html`<a href="/admin/trainees/${encodeURIComponent(slug)}">${slug}</a>`;
-
-function countsTable(overview: Overview): Html {
-  const total = (counts: Record<SyncTaskState, number>) => states.reduce((sum, state) => sum + counts[state], 0);
-  return html`<table id="counts">
-    <thead>
-      <tr>
-        <th>Job type</th>
-        ${states.map((state) => html`<th class="num">${state}</th>`)}
-        <th class="num">total</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${kinds.map((kind) => {
-        const counts = overview.byKind[kind];
-        return html`<tr data-kind="${kind}">
-          <td>${jobNames[kind]}</td>
-          ${states.map((state) => html`<td class="num${counts[state] ? "" : " muted"}" data-state="${state}">${counts[state]}</td>`)}
-          <td class="num" data-state="total">${total(counts)}</td>
-        </tr>`;
-      })}
-    </tbody>
-  </table>`;
+/** Alerts Slack never took (about a day of attempts), and the oldest pending TRN and award. */
+export async function loadAttention(db: Db) {
+  const [failedAlerts, pendingTrns, pendingAwards] = await Promise.all([
+    db.alert.count({ where: { state: "failed" } }),
+    db.trnRequest.count({ where: { state: { in: ["requested", "pending", "timed_out"] }, trainee: { trn: null } } }),
+    db.trainee.count({ where: { state: "recommended_for_award" } }),
+  ]);
+  return { failedAlerts, pendingTrns, pendingAwards };
 }
 
-function failedByClassTable(overview: Overview): Html {
-  if (!overview.failedByClass.length) return html`<p>No failed jobs.</p>`;
-  return html`<table id="failed-by-class">
-    <thead>
-      <tr>
-        <th>Error class</th>
-        <th>Kind</th>
-        <th class="num">Failed jobs</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${overview.failedByClass.map((row) => {
-        const info = errorClassInfo(row.errorClass);
-        return html`<tr data-error-class="${row.errorClass ?? ""}">
-          <td>${info ? html`${info.title} <span class="muted">${info.name}</span>` : html`<span class="muted">none recorded</span>`}</td>
-          <td>${info?.kind ?? ""}</td>
-          <td class="num">${row.count}</td>
-        </tr>`;
-      })}
-    </tbody>
-  </table>`;
-}
-
-function recentFailuresTable(overview: Overview): Html {
-  if (!overview.recentFailures.length) return html`<p>No failed jobs.</p>`;
-  return html`<table id="recent-failures">
-    <thead>
-      <tr>
-        <th>Trainee</th>
-        <th>Job type</th>
-        <th>Error class</th>
-        <th class="num">Attempts</th>
-        <th>Failed at</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${overview.recentFailures.map(
-        (row) =>
-          html`<tr>
-            <td>${traineeLink(row.slug)}</td>
-            <td>${jobNames[row.kind]} <span class="muted">#${row.taskId}</span></td>
-            <td>${errorClassInfo(row.errorClass)?.title ?? ""}</td>
-            <td class="num">${row.attempts}</td>
-            ${timeCell(row.failedAt)}
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
-}
-
-export function overviewPage(overview: Overview): Html {
-  return html`<h1>Overview</h1>
-    <p>
-      Every job trs-sync has to send to the teacher records API, from Postgres. <a href="/admin/queues">Bull Board</a> shows the jobs that
-      are in Redis right now, with their logs and errors.
-    </p>
-    <h2>Jobs by type and state</h2>
-    ${countsTable(overview)}
-    <h2>Failed jobs by error class</h2>
-    ${failedByClassTable(overview)}
-    <h2>Recently failed</h2>
-    <p class="muted">The latest 20 failed jobs. Open the trainee to see the timeline, the remediation and to retry.</p>
-    ${recentFailuresTable(overview)}`;
+export function overviewView(overview: Overview) {
+  return {
+    states,
+    rows: kinds.map((kind) => {
+      const counts = overview.byKind[kind];
+      return { kind, jobType: jobNames[kind], counts, total: states.reduce((sum, state) => sum + counts[state], 0) };
+    }),
+    failedByClass: overview.failedByClass.map((row) => ({ ...row, title: errorClassInfo(row.errorClass)?.title ?? "" })),
+    recentFailures: overview.recentFailures.map((f) => ({ ...f, taskId: String(f.taskId), jobType: jobNames[f.kind] })),
+  };
 }

@@ -1,165 +1,157 @@
 /**
  * The support dashboard (CONTRACT.md §8), mounted at /admin by the web app: sign-in, the overview,
- * the trainee page with its support actions, and Bull Board. Every route but the sign-in page needs
- * a session; actions need the support role and the session's CSRF token.
+ * failed jobs (with CSV and bulk actions), pending TRNs and awards, the trainee page, the audit log,
+ * a search, and Bull Board. Every route but the sign-in page and the assets needs a session;
+ * actions need the support role and the session's CSRF token, and are recorded in the audit log.
  */
 import { randomBytes } from "node:crypto";
-import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from "express";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Deps } from "../deps.js";
 import type { Queues } from "../jobs/queues.js";
-import { jobNames } from "../jobs/queues.js";
-import { slugPattern } from "../trainees/document.js";
-import { restartTrnPolling, resubmitForTrn, retryTask, SupportActionError } from "../trainees/support-actions.js";
 import { queueControl } from "../jobs/enqueue.js";
+import { auditRoutes } from "./audit-page.js";
 import { createAuth } from "./auth.js";
 import { bullBoardRouter } from "./bull-board.js";
-import { setFlash, takeFlash } from "./flash.js";
-import { formatTime, sendMessage, sendPage } from "./layout.js";
-import { loadOverview, overviewPage } from "./overview-page.js";
-import { awaitsTrn, loadTraineePage, traineePage } from "./trainee-page.js";
+import type { DashboardContext } from "./context.js";
+import { failedJobsRoutes } from "./failed-jobs-page.js";
+import { failedJobCounts, parseFilters } from "./failed-jobs.js";
+import { takeFlash } from "./flash.js";
+import { loadAttention, loadOverview, overviewView } from "./overview-page.js";
+import { pendingRoutes } from "./pending-pages.js";
+import { assetRoutes, createRenderer, sendView } from "./render.js";
+import { createSignInThrottle } from "./sign-in-throttle.js";
+import { traineeRoutes } from "./trainee-page.js";
 
-/** A route parameter as one string (Express 5 types allow arrays, for wildcards). */
-const param = (req: Request, name: string): string => {
-  const value = req.params[name];
-  return Array.isArray(value) ? value.join("/") : (value ?? "");
-};
-
-/** "Restart TRN polling for 4 days": the playbook's "kick off another polling job with a timeout in the future". */
-const restartPollingForMs = 4 * 24 * 3600_000;
+const searchLimit = 50;
 
 export function dashboardRouter(deps: Deps, queues: Queues): Router {
   const { config, logger, prisma: db } = deps;
   let secret = config.sessionSecret;
   if (!secret) {
-    // config.ts refuses a missing SESSION_SECRET in production; elsewhere sessions last as long as this process.
+    // config.ts refuses a missing SESSION_SECRET in production; elsewhere forms last as long as this process.
     secret = randomBytes(32).toString("base64url");
-    logger.warn("SESSION_SECRET is not set: dashboard sessions end when this process stops");
+    logger.warn("SESSION_SECRET is not set: dashboard forms and flash messages last as long as this process");
   }
-  const queue = queueControl(queues);
-  const auth = createAuth({ secret, users: config.dashboardUsers, now: deps.now, logger });
+  const views = createRenderer();
+  const auth = createAuth({
+    db,
+    secret,
+    users: config.dashboardUsers,
+    now: deps.now,
+    logger,
+    views,
+    throttle: createSignInThrottle({ redis: deps.redis, prefix: config.redisPrefix }),
+    production: config.production,
+  });
+  const ctx: DashboardContext = { deps, queues, views, auth, queue: queueControl(queues) };
   const router = express.Router();
 
+  router.use("/assets", assetRoutes());
   router.use(auth.routes);
   router.use(auth.requireSession);
-  router.use("/queues", bullBoardRouter(queues, auth));
+  router.use("/queues", bullBoardRouter(queues, auth, { db, now: deps.now }));
 
-  const page = (handler: (req: Request, res: Response) => Promise<void>): RequestHandler => {
-    return (req, res, next) => handler(req, res).catch(next);
-  };
-
-  router.get(
-    "/",
-    page(async (req, res) => {
-      const overview = await loadOverview(db);
-      sendPage(res, {
+  router.get("/", async (req, res, next) => {
+    try {
+      const [overview, attention, failed] = await Promise.all([loadOverview(db), loadAttention(db), failedJobCounts(db, parseFilters({}))]);
+      sendView(res, views, "overview.njk", {
         title: "Overview",
+        section: "overview",
         viewer: auth.viewerOf(res),
         flash: takeFlash(req, res, auth.flashKey),
-        body: overviewPage(overview),
+        view: overviewView(overview),
+        attention,
+        failedTotal: failed.total,
       });
-    }),
-  );
+    } catch (error) {
+      next(error);
+    }
+  });
 
-  const notFound = (res: Response) =>
-    sendMessage(res, {
-      status: 404,
-      title: "Page not found",
-      text: "There is no trainee or page at this address.",
-      viewer: auth.viewerOf(res),
-    });
-
-  router.param("slug", (req, res, next, slug: string) => (slugPattern.test(slug) ? next() : notFound(res)));
-
-  router.get(
-    "/trainees/:slug",
-    page(async (req, res) => {
-      const data = await loadTraineePage(db, param(req, "slug"));
-      if (!data) return notFound(res);
-      const viewer = auth.viewerOf(res);
-      sendPage(res, { title: data.trainee.slug, viewer, flash: takeFlash(req, res, auth.flashKey), body: traineePage(data, viewer) });
-    }),
-  );
-
-  /**
-   * A support action: CSRF and role checked, the outcome logged (who, what, result) and shown as a
-   * flash message back on the trainee page. The actions themselves write the timeline event.
-   */
-  const action = (name: string, run: (req: Request, actor: string) => Promise<string | undefined>): RequestHandler[] => [
-    express.urlencoded({ extended: false, limit: "10kb" }),
-    auth.requireCsrf,
-    auth.requireSupport,
-    async (req: Request, res: Response, next: NextFunction) => {
-      const slug = param(req, "slug");
-      const actor = auth.viewerOf(res).name;
-      try {
-        const text = await run(req, actor);
-        if (text === undefined) return notFound(res);
-        logger.info({ actor, action: name, slug, result: "ok" }, "support action");
-        setFlash(req, res, auth.flashKey, { kind: "success", text });
-      } catch (error) {
-        if (!(error instanceof SupportActionError)) return next(error);
-        logger.warn({ actor, action: name, slug, result: error.message }, "support action refused");
-        setFlash(req, res, auth.flashKey, { kind: "error", text: error.message });
-      }
-      res.redirect(303, `/admin/trainees/${encodeURIComponent(slug)}`);
-    },
-  ];
-
-  router.post(
-    "/trainees/:slug/tasks/:taskId/retry",
-    ...action("retry", async (req, actor) => {
-      if (!/^\d{1,18}$/.test(param(req, "taskId"))) return undefined;
-      const task = await db.syncTask.findUnique({
-        where: { id: BigInt(param(req, "taskId")) },
-        select: { id: true, trainee: { select: { slug: true } } },
+  router.get("/search", async (req, res, next) => {
+    try {
+      const q = typeof req.query.q === "string" ? req.query.q.trim().slice(0, 100) : "";
+      const results = q
+        ? await db.trainee.findMany({
+            where: /^\d{7}$/.test(q)
+              ? { trn: q }
+              : {
+                  OR: [
+                    { slug: q },
+                    { lastName: { contains: q, mode: "insensitive" } },
+                    { firstNames: { contains: q, mode: "insensitive" } },
+                  ],
+                },
+            orderBy: [{ lastName: "asc" }, { slug: "asc" }],
+            take: searchLimit,
+          })
+        : [];
+      if (results.length === 1) return res.redirect(303, `/admin/trainees/${encodeURIComponent(results[0]!.slug)}`);
+      sendView(res, views, "search.njk", {
+        title: "Find a trainee",
+        viewer: auth.viewerOf(res),
+        searchQuery: q,
+        results,
+        limit: searchLimit,
       });
-      if (!task || task.trainee.slug !== param(req, "slug")) return undefined;
-      const retried = await retryTask({ db, taskId: task.id, now: deps.now(), actor });
-      return `Retry requested: ${retried.map((t) => `${jobNames[t.kind]} #${t.id}`).join(", then ")} will run again.`;
-    }),
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  router.use(failedJobsRoutes(ctx));
+  router.use(pendingRoutes(ctx));
+  router.use(traineeRoutes(ctx));
+  router.use(auditRoutes(ctx));
+
+  router.use((_req, res) =>
+    sendView(
+      res,
+      views,
+      "message.njk",
+      { title: "Page not found", text: "There is no page at this address.", viewer: auth.viewerOf(res) },
+      404,
+    ),
   );
 
-  /** The TRN actions, for a trainee that is waiting for a TRN only. */
-  const trnAction = (name: string, run: (slug: string, actor: string) => Promise<string>) =>
-    action(name, async (req, actor) => {
-      const trainee = await db.trainee.findUnique({ where: { slug: param(req, "slug") } });
-      if (!trainee) return undefined;
-      if (!awaitsTrn(trainee)) {
-        throw new SupportActionError(
-          `Only for a trainee waiting for a TRN: this one is ${trainee.state.replaceAll("_", " ")}${trainee.trn ? ` with TRN ${trainee.trn}` : ""}.`,
-        );
-      }
-      return run(trainee.slug, actor);
-    });
-
-  router.post(
-    "/trainees/:slug/restart-polling",
-    ...trnAction("restart-trn-polling", async (slug, actor) => {
-      const result = await restartTrnPolling({ db, slug, forMs: restartPollingForMs, now: deps.now(), actor, queue });
-      return `Polling for TRN request ${result.requestId} restarted until ${formatTime(result.deadlineAt)}.`;
-    }),
-  );
-
-  router.post(
-    "/trainees/:slug/resubmit-trn",
-    ...trnAction("resubmit-for-trn", async (slug, actor) => {
-      const result = await resubmitForTrn({ db, slug, now: deps.now(), trnPoll: config.trnPoll, actor, queue });
-      return `Re-submitted for TRN: new request ${result.requestId}, deadline ${formatTime(result.deadlineAt)}.`;
-    }),
-  );
-
-  router.use((_req, res) => notFound(res));
-
-  // An HTML page, never a stack trace; the log has the detail (slugs and paths, no personal data).
+  // An HTML page, never a stack trace. A client's mistake (an oversized form, a malformed address)
+  // is a 4xx and no error in the log; the log has the detail of anything else (slugs and paths, no personal data).
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    logger.error({ err: (error as Error)?.message, path: req.path, method: req.method }, "dashboard request failed");
     if (res.headersSent) return;
-    sendMessage(res, {
-      status: 500,
-      title: "Something went wrong",
-      text: "The page could not be shown. Try again; if it keeps happening, tell the developers the time it happened.",
-    });
+    const status = clientErrorStatus(error);
+    const viewer = res.locals.session ? auth.viewerOf(res) : undefined;
+    if (status) {
+      logger.info({ status, path: req.path, method: req.method }, "dashboard request refused");
+      return sendView(res, views, "message.njk", { title: "That did not work", text: clientErrorText(status), viewer }, status);
+    }
+    logger.error({ err: (error as Error)?.message, path: req.path, method: req.method }, "dashboard request failed");
+    sendView(
+      res,
+      views,
+      "message.njk",
+      {
+        title: "Something went wrong",
+        text: "The page could not be shown. Try again; if it keeps happening, tell the developers the time it happened.",
+        viewer,
+      },
+      500,
+    );
   });
 
   return router;
+}
+
+/** The 4xx an error stands for (body-parser's 413 and 400s, a malformed path), or undefined. */
+export function clientErrorStatus(error: unknown): number | undefined {
+  const status =
+    (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) return status;
+  if (error instanceof URIError) return 400;
+  return undefined;
+}
+
+function clientErrorText(status: number): string {
+  if (status === 413) return "What was sent is too large. Select fewer jobs, or use the actions for every matching job.";
+  if (status === 404) return "There is no page at this address.";
+  return "The request could not be understood. Go back, reload the page and try again.";
 }

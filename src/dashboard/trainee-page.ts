@@ -1,28 +1,71 @@
 /**
  * /admin/trainees/{slug}: one trainee as support staff need it (CONTRACT.md §8): the details TRS
- * gets, the TRN requests, the jobs in the order they must reach the API with their error class and
- * remediation, and the timeline, so that nobody needs a developer to explain a record's state.
+ * gets, the TRN requests, the jobs in the order they must reach the API with their error class,
+ * remediation and actions, and the timeline, so that nobody needs a developer to explain a
+ * record's state. "Check the record at TRS" shows the record TRS holds beside ours (the playbook's
+ * "retrieve the teacher" recipe).
  */
+import express, { type Request, type Router } from "express";
 import type { Db } from "../deps.js";
-import type { SyncEvent, SyncTask, Trainee, TrnRequest } from "../generated/prisma/client.js";
-import { jobNames, TEACHER_RECORDS_QUEUE, taskJobId } from "../jobs/queues.js";
-import { html, type Html } from "./html.js";
-import { errorClassInfo, formatDay, formatTime, postButton, tag, timeCell, type Viewer } from "./layout.js";
+import type { SyncTask, Trainee } from "../generated/prisma/client.js";
+import { SupportActionError } from "../errors.js";
+import { recordAudit } from "../audit.js";
+import { isApiError } from "../clients/api-error.js";
+import { classify } from "../jobs/classify.js";
+import { jobNames, taskJobId } from "../jobs/queues.js";
+import { slugPattern } from "../trainees/document.js";
+import { cancelTask, checkTrnNow, restartTrnPolling, resubmitForTrn, retryTask } from "../trainees/support-actions.js";
+import { param, field, supportAction } from "./actions.js";
+import type { DashboardContext } from "./context.js";
+import { takeFlash } from "./flash.js";
+import { errorClassInfo } from "./layout.js";
+import { formatTime, sendView } from "./render.js";
+import { compareWithRecord } from "./record-comparison.js";
 
 /** The page shows at most this many timeline events (the latest). */
 const timelineLimit = 500;
+/** "Restart TRN polling for 4 days": the playbook's "kick off another polling job with a timeout in the future". */
+const restartPollingForMs = 4 * 24 * 3600_000;
 
-export interface TraineePageData {
-  trainee: Trainee;
-  trnRequests: TrnRequest[];
-  /** in line order: (phase, id) */
-  tasks: SyncTask[];
-  /** oldest first */
-  events: SyncEvent[];
-  eventsTruncated: boolean;
+/** TRN actions make sense only for a trainee that is (still) waiting for a TRN. */
+export function awaitsTrn(trainee: Trainee): boolean {
+  return !trainee.trn && (trainee.state === "submitted_for_trn" || trainee.state === "deferred");
 }
 
-export async function loadTraineePage(db: Db, slug: string): Promise<TraineePageData | undefined> {
+const day = (date: Date | null) => (date ? date.toISOString().slice(0, 10) : "");
+
+function detailRows(t: Trainee): { key: string; value: string }[] {
+  const rows: [string, string | null | undefined][] = [
+    ["Slug", t.slug],
+    ["Name", [t.firstNames, t.middleNames, t.lastName].filter(Boolean).join(" ")],
+    ["Date of birth", day(t.dateOfBirth)],
+    ["TRN", t.trn ?? "none yet"],
+    ["State", t.state.replaceAll("_", " ")],
+    ["Sex", t.sex?.replaceAll("_", " ")],
+    ["Email", t.email],
+    ["National Insurance number", t.nationalInsuranceNumber],
+    ["Training route", t.trainingRoute],
+    ["Training country", t.trainingCountry],
+    ["Provider", t.providerName ? `${t.providerName} (UKPRN ${t.providerUkprn ?? "?"})` : t.providerUkprn],
+    ["ITT dates", t.ittStartDate || t.ittEndDate ? `${day(t.ittStartDate) || "?"} to ${day(t.ittEndDate) || "?"}` : ""],
+    ["Trainee start", day(t.traineeStartDate)],
+    ["Study mode", t.studyMode?.replace("_", " ")],
+    ["ITT qualification aim", t.ittQualificationAim],
+    ["Subjects", t.courseSubjects.join(", ")],
+    ["Age range", t.courseMinAge !== null || t.courseMaxAge !== null ? `${t.courseMinAge ?? "?"} to ${t.courseMaxAge ?? "?"}` : ""],
+    ["Submitted for TRN", t.submittedForTrnAt ? formatTime(t.submittedForTrnAt) : ""],
+    ["TRN received", t.trnReceivedAt ? formatTime(t.trnReceivedAt) : ""],
+    ["Recommended for award", t.recommendedForAwardAt ? formatTime(t.recommendedForAwardAt) : ""],
+    ["Outcome date", day(t.outcomeDate)],
+    ["Awarded", day(t.awardedAt)],
+    ["Withdrawn on", day(t.withdrawDate)],
+    ["Discarded", t.discardedAt ? formatTime(t.discardedAt) : ""],
+  ];
+  // Empty fields are left out: most trainees have no award or withdrawal dates.
+  return rows.filter(([, value]) => value).map(([key, value]) => ({ key, value: value! }));
+}
+
+async function loadTrainee(db: Db, slug: string) {
   const trainee = await db.trainee.findUnique({ where: { slug } });
   if (!trainee) return undefined;
   const [trnRequests, tasks, latestEvents] = await Promise.all([
@@ -39,180 +82,190 @@ export async function loadTraineePage(db: Db, slug: string): Promise<TraineePage
   };
 }
 
-/** TRN actions make sense only for a trainee that is (still) waiting for a TRN. */
-export function awaitsTrn(trainee: Trainee): boolean {
-  return !trainee.trn && (trainee.state === "submitted_for_trn" || trainee.state === "deferred");
-}
-
-const fullName = (t: Trainee) => [t.firstNames, t.middleNames, t.lastName].filter(Boolean).join(" ");
-const range = (from: string, to: string) => (from || to ? `${from || "?"} to ${to || "?"}` : "");
-
-function details(t: Trainee): Html {
-  const rows: [string, unknown][] = [
-    ["Slug", t.slug],
-    ["Name", fullName(t)],
-    ["Date of birth", formatDay(t.dateOfBirth)],
-    ["TRN", t.trn ?? html`<span class="muted">none yet</span>`],
-    ["State", tag(t.state)],
-    ["Training route", t.trainingRoute],
-    ["Provider", t.providerName ? `${t.providerName} (UKPRN ${t.providerUkprn ?? "?"})` : t.providerUkprn],
-    ["ITT dates", range(formatDay(t.ittStartDate), formatDay(t.ittEndDate))],
-    ["Trainee start", formatDay(t.traineeStartDate)],
-    ["Study mode", t.studyMode?.replace("_", " ")],
-    ["Subjects", t.courseSubjects.join(", ")],
-    ["Age range", t.courseMinAge !== null || t.courseMaxAge !== null ? `${t.courseMinAge ?? "?"} to ${t.courseMaxAge ?? "?"}` : ""],
-    ["Submitted for TRN", formatTime(t.submittedForTrnAt)],
-    ["TRN received", formatTime(t.trnReceivedAt)],
-    ["Recommended for award", formatTime(t.recommendedForAwardAt)],
-    ["Outcome date", formatDay(t.outcomeDate)],
-    ["Awarded", formatDay(t.awardedAt)],
-    ["Withdrawn on", formatDay(t.withdrawDate)],
-  ];
-  // Empty fields are left out: most trainees have no award or withdrawal dates.
-  const shown = rows.filter(([, value]) => value !== null && value !== undefined && value !== "");
-  return html`<dl id="details">
-    ${shown.map(
-      ([label, value]) =>
-        html`<dt>${label}</dt>
-          <dd>${value}</dd>`,
-    )}
-  </dl>`;
-}
-
-function trnRequestsTable(requests: TrnRequest[]): Html {
-  if (!requests.length) return html`<p>No TRN requests.</p>`;
-  return html`<table id="trn-requests">
-    <thead>
-      <tr>
-        <th>Request id</th>
-        <th>State</th>
-        <th>Submitted</th>
-        <th>Deadline</th>
-        <th class="num">Polls</th>
-        <th>Last polled</th>
-        <th>TRN</th>
-        <th>Last response</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${requests.map(
-        (r) =>
-          html`<tr>
-            <td><code>${r.requestId}</code></td>
-            <td>${tag(r.state)}</td>
-            ${timeCell(r.submittedAt)}${timeCell(r.deadlineAt)}
-            <td class="num">${r.pollCount}</td>
-            ${timeCell(r.lastPolledAt)}
-            <td>${r.trn}</td>
-            <td>${r.lastResponse === null ? "" : html`<pre>${JSON.stringify(r.lastResponse, null, 2)}</pre>`}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
-}
-
-function taskError(task: SyncTask): Html {
+function taskRow(task: SyncTask) {
   const info = errorClassInfo(task.errorClass);
-  if (!info && !task.errorMessage) return html``;
-  const codes = [task.httpStatus && `HTTP ${task.httpStatus}`, task.errorCode && `error code ${task.errorCode}`].filter(Boolean).join(", ");
-  return html`${info ? html`<strong>${info.title}</strong> <span class="muted">${info.name}</span>` : ""}${codes ? html` <span class="muted">(${codes})</span>` : ""}
-  ${task.errorMessage ? html`<div>${task.errorMessage}</div>` : ""}
-  ${task.state === "failed" && info?.remediation ? html`<p class="remediation">${info.remediation}</p>` : ""}`;
+  return {
+    id: String(task.id),
+    jobType: jobNames[task.kind],
+    jobId: taskJobId(task.kind, task.id),
+    state: task.state,
+    attempts: task.attempts,
+    availableAt: task.availableAt,
+    failedAt: task.failedAt,
+    errorClass: task.errorClass,
+    errorTitle: info?.title,
+    remediation: task.state === "failed" ? info?.remediation : undefined,
+    httpStatus: task.httpStatus,
+    errorCode: task.errorCode,
+    errorMessage: task.errorMessage,
+  };
 }
 
-function tasksTable(slug: string, tasks: SyncTask[], viewer: Viewer): Html {
-  if (!tasks.length) return html`<p>No jobs.</p>`;
-  const inRedis = new Set(["queued", "running", "failed"]);
-  return html`<table id="tasks">
-    <thead>
-      <tr>
-        <th>#</th>
-        <th>Job type</th>
-        <th>State</th>
-        <th class="num">Attempts</th>
-        <th>Not before</th>
-        <th>Failed at</th>
-        <th>Error</th>
-        <th></th>
-      </tr>
-    </thead>
-    <tbody>
-      ${tasks.map((task) => {
-        const jobId = taskJobId(task.kind, task.id);
-        const jobLink = inRedis.has(task.state)
-          ? html` <a class="muted" href="/admin/queues/queue/${TEACHER_RECORDS_QUEUE}/${jobId}">in Bull Board</a>`
+export function traineeRoutes(ctx: DashboardContext): Router {
+  const { deps, views, auth } = ctx;
+  const db = deps.prisma;
+  const router = express.Router();
+  const notFound = (res: express.Response) =>
+    sendView(
+      res,
+      views,
+      "message.njk",
+      { title: "Page not found", text: "There is no trainee or page at this address.", viewer: auth.viewerOf(res) },
+      404,
+    );
+
+  router.param("slug", (req, res, next, slug: string) => (slugPattern.test(slug) ? next() : notFound(res)));
+
+  router.get("/trainees/:slug", async (req, res, next) => {
+    try {
+      const data = await loadTrainee(db, param(req, "slug"));
+      if (!data) return notFound(res);
+      const { trainee } = data;
+      sendView(res, views, "trainee.njk", {
+        title: trainee.slug,
+        viewer: auth.viewerOf(res),
+        flash: takeFlash(req, res, auth.flashKey),
+        trainee,
+        details: detailRows(trainee),
+        awaitsTrn: awaitsTrn(trainee),
+        canCheckNow: data.trnRequests.some((r) => r.activeTraineeId && ["pending", "requested"].includes(r.state)),
+        trnRequests: data.trnRequests.map((r) => ({
+          ...r,
+          lastResponse: r.lastResponse === null ? null : JSON.stringify(r.lastResponse, null, 2),
+        })),
+        tasks: data.tasks.map(taskRow),
+        events: data.events,
+        eventsTruncated: data.eventsTruncated,
+        returnTo: `/admin/trainees/${trainee.slug}`,
+      });
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  router.get("/trainees/:slug/check-record", async (req, res, next) => {
+    try {
+      const trainee = await db.trainee.findUnique({ where: { slug: param(req, "slug") } });
+      if (!trainee) return notFound(res);
+      const viewer = auth.viewerOf(res);
+      const context = { title: `${trainee.slug} at TRS`, viewer, trainee, api: deps.api.kind };
+      if (!trainee.trn) {
+        return sendView(res, views, "check-record.njk", { ...context, problem: "The trainee has no TRN yet: TRS has no record to show." });
+      }
+      let record: unknown;
+      try {
+        record = await deps.api.getPerson(trainee.trn, { routes: true });
+      } catch (error) {
+        const classified = classify(error);
+        await recordAudit(db, {
+          actor: viewer.name,
+          action: "check-record",
+          targets: [`trainee:${trainee.slug}`],
+          result: `failed: ${classified.errorClass.name}`,
+        });
+        const status = isApiError(error)
+          ? ` (HTTP ${error.status || "no answer"}${error.errorCode ? `, error code ${error.errorCode}` : ""})`
           : "";
-        const retry =
-          task.state === "failed" && viewer.role === "support"
-            ? postButton({ action: `/admin/trainees/${encodeURIComponent(slug)}/tasks/${task.id}/retry`, label: "Retry", viewer })
-            : "";
-        return html`<tr data-task-id="${task.id}">
-          <td>${task.id}</td>
-          <td>${jobNames[task.kind]}${jobLink}</td>
-          <td>${tag(task.state)}</td>
-          <td class="num">${task.attempts}</td>
-          ${timeCell(task.state === "pending" ? task.availableAt : null)}${timeCell(task.failedAt)}
-          <td>${taskError(task)}</td>
-          <td>${retry}</td>
-        </tr>`;
-      })}
-    </tbody>
-  </table>`;
-}
+        return sendView(res, views, "check-record.njk", {
+          ...context,
+          problem: `${classified.errorClass.title}${status}. ${classified.errorClass.remediation}`,
+        });
+      }
+      const comparison = compareWithRecord(trainee, record, deps.api.kind);
+      await recordAudit(db, {
+        actor: viewer.name,
+        action: "check-record",
+        targets: [`trainee:${trainee.slug}`],
+        result: `ok: ${comparison.differences} difference${comparison.differences === 1 ? "" : "s"}`,
+      });
+      sendView(res, views, "check-record.njk", { ...context, comparison });
+    } catch (error) {
+      next(error);
+    }
+  });
 
-function timelineTable(events: SyncEvent[], truncated: boolean): Html {
-  if (!events.length) return html`<p>No events yet.</p>`;
-  return html`${truncated ? html`<p class="muted">Showing the latest ${timelineLimit} events.</p>` : ""}
-    <table id="timeline">
-      <thead>
-        <tr>
-          <th>Time</th>
-          <th>What</th>
-          <th>Outcome</th>
-          <th>Message</th>
-          <th>Error class</th>
-          <th class="num">HTTP</th>
-          <th class="num">Code</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${events.map(
-          (e) =>
-            html`<tr>
-              ${timeCell(e.createdAt)}
-              <td>${e.kind.replaceAll("_", " ")}${e.jobId ? html`<div class="muted">${e.jobId}</div>` : ""}</td>
-              <td>${tag(e.outcome)}</td>
-              <td>${e.message}</td>
-              <td>${e.errorClass ? (errorClassInfo(e.errorClass)?.title ?? e.errorClass) : ""}</td>
-              <td class="num">${e.httpStatus}</td>
-              <td class="num">${e.errorCode}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>`;
-}
+  const fallback = (req: Request) => `/admin/trainees/${encodeURIComponent(param(req, "slug"))}`;
+  /** A task of this trainee, from the path; a SupportActionError otherwise. */
+  const taskOf = async (req: Request) => {
+    const id = param(req, "taskId");
+    const task = /^\d{1,18}$/.test(id)
+      ? await db.syncTask.findUnique({ where: { id: BigInt(id) }, select: { id: true, trainee: { select: { slug: true } } } })
+      : null;
+    if (!task || task.trainee.slug !== param(req, "slug")) throw new SupportActionError("There is no such job for this trainee.");
+    return task.id;
+  };
+  const targets = (req: Request) => [`trainee:${param(req, "slug")}`, ...(param(req, "taskId") ? [`task:${param(req, "taskId")}`] : [])];
 
-function trnActions(data: TraineePageData, viewer: Viewer): Html {
-  const { trainee } = data;
-  if (viewer.role !== "support" || !awaitsTrn(trainee)) return html``;
-  const base = `/admin/trainees/${encodeURIComponent(trainee.slug)}`;
-  const pollable = data.trnRequests.some((r) => ["requested", "pending", "timed_out"].includes(r.state));
-  return html`<div class="actions">
-    ${pollable ? postButton({ action: `${base}/restart-polling`, label: "Restart TRN polling for 4 days", viewer }) : ""}
-    ${postButton({ action: `${base}/resubmit-trn`, label: "Re-submit for TRN", viewer, secondary: true })}
-  </div>`;
-}
+  router.post(
+    "/trainees/:slug/tasks/:taskId/retry",
+    ...supportAction(ctx, {
+      name: "retry",
+      fallback,
+      targets,
+      run: async (req, actor) => {
+        const retried = await retryTask({ db, taskId: await taskOf(req), now: deps.now(), actor });
+        return {
+          text: `Retry requested: ${retried.map((t) => `${jobNames[t.kind]} #${t.id}`).join(", then ")} will run again.`,
+          targets: [`trainee:${param(req, "slug")}`, ...retried.map((t) => `task:${t.id}`)],
+        };
+      },
+    }),
+  );
+  router.post(
+    "/trainees/:slug/tasks/:taskId/cancel",
+    ...supportAction(ctx, {
+      name: "cancel",
+      fallback,
+      targets,
+      run: async (req, actor) => {
+        const reason = field(req, "reason") ?? "";
+        const { cancelled, next } = await cancelTask({ db, taskId: await taskOf(req), reason, now: deps.now(), actor, queue: ctx.queue });
+        return {
+          text: `Cancelled ${jobNames[cancelled.kind]} #${cancelled.id}${next ? `; next: ${jobNames[next.kind]} #${next.id}` : "; nothing waits behind it"}.`,
+          targets: targets(req),
+        };
+      },
+    }),
+  );
 
-export function traineePage(data: TraineePageData, viewer: Viewer): Html {
-  const { trainee } = data;
-  return html`<p><a href="/admin">Overview</a></p>
-    <h1>${fullName(trainee)} <span class="muted">${trainee.slug}</span></h1>
-    ${details(trainee)}
-    <h2>TRN requests</h2>
-    ${trnRequestsTable(data.trnRequests)} ${trnActions(data, viewer)}
-    <h2>Jobs</h2>
-    <p class="muted">In the order they must reach the API: a failed job holds back the jobs after it.</p>
-    ${tasksTable(trainee.slug, data.tasks, viewer)}
-    <h2>Timeline</h2>
-    ${timelineTable(data.events, data.eventsTruncated)}`;
+  /** The TRN actions, for a trainee that is waiting for a TRN only. */
+  const trnAction = (name: string, run: (slug: string, actor: string) => Promise<string>) =>
+    supportAction(ctx, {
+      name,
+      fallback,
+      targets,
+      run: async (req, actor) => {
+        const trainee = await db.trainee.findUnique({ where: { slug: param(req, "slug") } });
+        if (!trainee) throw new SupportActionError("There is no such trainee.");
+        if (!awaitsTrn(trainee)) {
+          throw new SupportActionError(
+            `Only for a trainee waiting for a TRN: this one is ${trainee.state.replaceAll("_", " ")}${trainee.trn ? ` with TRN ${trainee.trn}` : ""}.`,
+          );
+        }
+        return { text: await run(trainee.slug, actor), targets: targets(req) };
+      },
+    });
+
+  router.post(
+    "/trainees/:slug/restart-polling",
+    ...trnAction("restart-trn-polling", async (slug, actor) => {
+      const result = await restartTrnPolling({ db, slug, forMs: restartPollingForMs, now: deps.now(), actor, queue: ctx.queue });
+      return `Polling for TRN request ${result.requestId} restarted until ${formatTime(result.deadlineAt)}.`;
+    }),
+  );
+  router.post(
+    "/trainees/:slug/resubmit-trn",
+    ...trnAction("resubmit-for-trn", async (slug, actor) => {
+      const result = await resubmitForTrn({ db, slug, now: deps.now(), trnPoll: deps.config.trnPoll, actor, queue: ctx.queue });
+      return `Re-submitted for TRN: new request ${result.requestId}, deadline ${formatTime(result.deadlineAt)}.`;
+    }),
+  );
+  router.post(
+    "/trainees/:slug/check-trn-now",
+    ...trnAction("check-trn-now", async (slug, actor) => {
+      const result = await checkTrnNow({ db, slug, now: deps.now(), actor, queue: ctx.queue });
+      return `Asking TRS about request ${result.requestId} now.`;
+    }),
+  );
+  return router;
 }

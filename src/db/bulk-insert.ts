@@ -18,6 +18,7 @@ export async function insertRows(tx: Prisma.TransactionClient, table: string, ro
   const list = columns.map((column) => `"${column}"`).join(", ");
   return tx.$executeRawUnsafe(
     `INSERT INTO "${table}" (${list}) SELECT ${list} FROM json_populate_recordset(NULL::"${table}", $1::json)`,
-    JSON.stringify(rows),
+    // bigint ids travel as text, which Postgres reads into the bigint column
+    JSON.stringify(rows, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)),
   );
 }

@@ -12,19 +12,11 @@ import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
 
+import { findProjectRoot } from "../project-root.js";
+
 const require = createRequire(import.meta.url);
 
-/** The project root (holding prisma/), from src/db or from dist/src/db. */
-function findRoot(from: string): string {
-  let dir = from;
-  while (!existsSync(path.join(dir, "prisma", "schema.prisma"))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error("prisma/schema.prisma not found above " + from);
-    dir = parent;
-  }
-  return dir;
-}
-const root = findRoot(path.dirname(new URL(import.meta.url).pathname));
+const root = findProjectRoot();
 export const schemaPath = path.join(root, "prisma/schema.prisma");
 export const migrationsDir = path.join(root, "prisma/migrations");
 /** Idempotent functions and triggers, run after the migrations (see the file's header). */

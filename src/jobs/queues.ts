@@ -18,6 +18,11 @@ export const jobNames = {
 } as const satisfies Record<SyncTaskKind, string>;
 
 export type JobName = (typeof jobNames)[SyncTaskKind];
+
+/** Job name → task kind (`update-trainee` → `update_trainee`). */
+export const jobNamesToKind: Readonly<Record<string, SyncTaskKind>> = Object.fromEntries(
+  Object.entries(jobNames).map(([kind, name]) => [name, kind as SyncTaskKind]),
+);
 export const SLACK_ALERT_JOB = "slack-alert";
 
 /**

@@ -104,6 +104,43 @@ export async function restartTrnPolling(options: ActionOptions & { slug: string;
 }
 
 /**
+ * Asks TRS about the trainee's pending TRN request now rather than at the next scheduled poll
+ * (support's "check now"). The deadline stays; a request that timed out needs its deadline
+ * extended instead (restartTrnPolling).
+ */
+export async function checkTrnNow(options: ActionOptions & { slug: string }) {
+  const { db, now } = options;
+  const result = await db.$transaction(async (tx) => {
+    const trainee = await lockedTrainee(tx, options.slug, true);
+    const request = await tx.trnRequest.findFirst({ where: { activeTraineeId: trainee.id } });
+    if (!request || !["pending", "requested"].includes(request.state)) {
+      throw new SupportActionError(`trainee ${trainee.slug} has no TRN request being polled: extend the deadline or re-submit instead`);
+    }
+    const poll = await tx.syncTask.findFirst({ where: { trnRequestId: request.id, kind: "poll_trn" }, orderBy: { id: "desc" } });
+    if (poll?.state === "running") throw new SupportActionError(`trainee ${trainee.slug}'s TRN request is being checked right now`);
+    await tx.trnRequest.update({ where: { id: request.id }, data: { nextPollAt: now } });
+    let task = poll;
+    if (poll && (notStartedStates as readonly string[]).includes(poll.state)) {
+      await runNotBefore(tx, poll.id, now);
+    } else if (request.state === "pending") {
+      const created = await enqueueSyncTask(tx, { traineeId: trainee.id, kind: "poll_trn", now, trnRequestId: request.id });
+      task = await tx.syncTask.findUniqueOrThrow({ where: { id: created.id } });
+    }
+    await recordEvent(tx, {
+      traineeId: trainee.id,
+      kind: "trn_check_requested",
+      outcome: "info",
+      message: `${options.actor} asked TRS about request ${request.requestId} now`,
+      at: now,
+    });
+    return { requestId: request.requestId, poll: task };
+  });
+  const poll = result.poll;
+  if (poll) await thenQueue(options.queue, (queue) => queue.runNow(poll));
+  return { requestId: result.requestId };
+}
+
+/**
  * Re-submits the trainee for a TRN: closes the current request (superseded), cancels every TRN
  * task of the trainee that has not finished (a poll between polls, a register job waiting to
  * retry, a run in flight, which is fenced out) and opens a new request (new request id, deadline

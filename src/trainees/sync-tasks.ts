@@ -61,7 +61,7 @@ function move<const From extends readonly SyncTaskState[], To extends SyncTaskSt
   return { from: [...from] as SyncTaskState[], to };
 }
 
-const moves = {
+export const moves = {
   dispatch: move(["pending"], "queued"),
   claim: move(["pending", "queued", "running", "failed"], "running"),
   park: move(["pending", "queued", "running", "failed"], "pending"),

@@ -1,19 +1,45 @@
 /**
- * The `web` process's Express app: the upstream API, health and metrics (and, later, the support
- * dashboard with Bull Board inside it).
+ * The `web` process's Express app: the upstream API, health and metrics, and the support dashboard
+ * with Bull Board inside it. Security headers (helmet) go on every answer, errors and 404s
+ * included, with HSTS in production; the client address is only taken from proxies TRUST_PROXY
+ * names.
  */
 import express, { type NextFunction, type Request, type Response } from "express";
+import helmet from "helmet";
 import type { Deps } from "../deps.js";
 import { upstreamApi } from "./upstream-api.js";
 import { healthRoutes } from "./health.js";
 import type { Queues } from "../jobs/queues.js";
-import { dashboardRouter } from "../dashboard/router.js";
+import { clientErrorStatus, dashboardRouter } from "../dashboard/router.js";
 import { isDatabaseUnavailable } from "../errors.js";
 
 export function createApp(deps: Deps, queues: Queues) {
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", true);
+  app.set("trust proxy", deps.config.trustProxy);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          // Bull Board's client is a script of its own (served from here) that sets inline styles;
+          // the dashboard's pages have no script at all
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", "data:"],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'self'"],
+          objectSrc: ["'none'"],
+          upgradeInsecureRequests: deps.config.production ? [] : null,
+        },
+      },
+      strictTransportSecurity: deps.config.production ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+      referrerPolicy: { policy: "same-origin" },
+    }),
+  );
   app.use(healthRoutes(deps, queues));
   app.use("/api/v1", upstreamApi(deps, queues));
   app.use("/admin", dashboardRouter(deps, queues));
@@ -22,10 +48,11 @@ export function createApp(deps: Deps, queues: Queues) {
   });
   // Never a stack trace to the client; the log has the detail (without personal data).
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const status =
-      (error as { status?: number; type?: string }).type === "entity.parse.failed" ? 400 : (error as { status?: number }).status;
-    if (status && status >= 400 && status < 500) {
-      res.status(status).json({ errors: { body: [status === 413 ? "is too large" : "is not valid JSON"] } });
+    const status = (error as { type?: string }).type === "entity.parse.failed" ? 400 : clientErrorStatus(error);
+    if (status) {
+      // a client's mistake: a 4xx, and no error in the log
+      deps.logger.info({ status, path: req.path, method: req.method }, "request refused");
+      res.status(status).json({ errors: { body: [status === 413 ? "is too large" : status === 400 ? "is not valid" : "was refused"] } });
       return;
     }
     if (isDatabaseUnavailable(error)) {

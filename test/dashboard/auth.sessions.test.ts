@@ -1,5 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { accounts, dashboardWorld, Session, signedIn, type DashboardWorld } from "./helpers.js";
+/**
+ * The dashboard's sign-in, as a security review would try it: a form token on the sign-in form,
+ * throttling per account and per address shared by web processes, server-side sessions that
+ * signing out ends for good, sessions ended by a changed password or role, cookies Secure in
+ * production whatever the proxy says, and an address the client cannot choose.
+ */
+import { load } from "cheerio";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { hashPassword } from "../../src/dashboard/auth.js";
+import { loadConfig } from "../../src/config.js";
+import { createDeps } from "../../src/deps.js";
+import { createLogger } from "../../src/logger.js";
+import { createQueues } from "../../src/jobs/queues.js";
+import { createApp } from "../../src/web/app.js";
+import { serve } from "../support/http.js";
+import { deleteRedisPrefix } from "../support/context.js";
+import { accounts, dashboardEnv, dashboardWorld, Session, signedIn, type DashboardWorld } from "./helpers.js";
 
 let t: DashboardWorld;
 let clock = new Date("2026-11-20T09:00:00Z");
@@ -13,6 +28,37 @@ afterAll(async () => {
 
 const setCookies = (headers: Record<string, unknown>) => (headers["set-cookie"] as string[] | undefined) ?? [];
 
+/** A second web process on the same Postgres and Redis, with its own configuration. */
+async function anotherWebProcess(env: Record<string, string>) {
+  const config = loadConfig({ ...testEnv(), ...env });
+  const deps = createDeps(config, { logger: createLogger({ level: "silent" }), now: () => clock });
+  const queues = createQueues(deps.redis, config.redisPrefix);
+  const server = await serve(createApp(deps, queues));
+  return {
+    url: server.url,
+    async close() {
+      await server.close();
+      await queues.close();
+      await deps.close();
+    },
+  };
+}
+
+function testEnv(): Record<string, string> {
+  const config = t.world.config;
+  return {
+    DATABASE_URL: config.databaseUrl,
+    REDIS_URL: config.redisUrl,
+    REDIS_PREFIX: config.redisPrefix,
+    TRS_API_BASE_URL: "http://trs.test",
+    TRS_API_KEY: "k",
+    LOG_LEVEL: "silent",
+    DATABASE_POOL_SIZE: "4",
+    WORKER_CONCURRENCY: "2",
+    ...dashboardEnv(),
+  };
+}
+
 describe("without a session", () => {
   it("sends page requests to the sign-in page, keeping where they were going", async () => {
     const anonymous = new Session(t.url);
@@ -21,8 +67,7 @@ describe("without a session", () => {
     expect(overview.headers.location).toBe("/admin/login?next=%2Fadmin");
     const trainee = await anonymous.get("/admin/trainees/t-1?tab=jobs");
     expect(trainee.headers.location).toBe(`/admin/login?next=${encodeURIComponent("/admin/trainees/t-1?tab=jobs")}`);
-    const board = await anonymous.get("/admin/queues");
-    expect(board.status).toBe(302);
+    expect((await anonymous.get("/admin/queues")).status).toBe(302);
   });
 
   it("answers 401 to API and form requests", async () => {
@@ -35,26 +80,42 @@ describe("without a session", () => {
     expect((await anonymous.post("/admin/trainees/t-1/resubmit-trn")).status).toBe(401);
   });
 
-  it("shows the sign-in form", async () => {
+  it("shows the sign-in form on the GOV.UK Design System, with a form token", async () => {
     const page = await new Session(t.url).get("/admin/login?next=%2Fadmin%2Fqueues");
     expect(page.status).toBe(200);
-    expect(page.body).toContain('name="password"');
-    expect(page.body).toContain('name="next" value="/admin/queues"');
+    const $ = load(page.body);
+    expect($('link[href="/admin/assets/govuk-frontend.min.css"]').length).toBe(1);
+    expect($("input[name=password]").length).toBe(1);
+    expect($("input[name=next]").val()).toBe("/admin/queues");
+    expect($("input[name=_csrf]").val()).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    expect($("script").length).toBe(0);
+    expect((await new Session(t.url).get("/admin/assets/govuk-frontend.min.css")).body).toContain("url(/admin/assets/fonts/");
   });
 });
 
 describe("signing in", () => {
+  it("refuses a sign-in without the form's token (a forged cross-site sign-in)", async () => {
+    const session = new Session(t.url);
+    const answer = await session.post("/admin/login", { name: accounts.viewer.name, password: accounts.viewer.password });
+    expect(answer.status).toBe(403);
+    expect(setCookies(answer.headers).some((c) => c.startsWith("trs_sync_session="))).toBe(false);
+    const other = new Session(t.url);
+    const token = await other.signInToken(); // another browser's token does not fit this one's cookie
+    expect(
+      (await session.post("/admin/login", { _csrf: token, name: accounts.viewer.name, password: accounts.viewer.password })).status,
+    ).toBe(403);
+  });
+
   it("refuses a wrong password or an unknown name alike: 401, the same message, no session", async () => {
     for (const attempt of [
       { name: accounts.support.name, password: "nope" },
       { name: "nobody", password: accounts.support.password },
-      { name: accounts.viewer.name, password: accounts.support.password },
     ]) {
       const session = new Session(t.url);
       const answer = await session.login(attempt);
       expect(answer.status).toBe(401);
       expect(answer.body).toContain("Wrong name or password");
-      expect(setCookies(answer.headers)).toEqual([]);
+      expect(setCookies(answer.headers).some((c) => c.startsWith("trs_sync_session="))).toBe(false);
       expect((await session.get("/admin")).status).toBe(302);
     }
   });
@@ -69,25 +130,15 @@ describe("signing in", () => {
     const overview = await session.get("/admin");
     expect(overview.status).toBe(200);
     expect(overview.body).toContain("vera (viewer)");
-
-    const elsewhere = await new Session(t.url).login(accounts.viewer, "https://evil.example/admin");
-    expect(elsewhere.headers.location).toBe("/admin");
+    for (const next of ["https://evil.example/admin", "//evil.example/admin", "/admin\\@evil"]) {
+      expect((await new Session(t.url).login(accounts.viewer, next)).headers.location).toBe("/admin");
+    }
   });
 
-  it("marks the cookie Secure behind an https proxy", async () => {
-    const answer = await new Session(t.url).request("POST", "/admin/login", {
-      form: { name: accounts.viewer.name, password: accounts.viewer.password },
-      headers: { "x-forwarded-proto": "https" },
-    });
-    expect(setCookies(answer.headers).find((c) => c.startsWith("trs_sync_session="))).toContain("; Secure");
-  });
-
-  it("does not accept an edited cookie", async () => {
+  it("does not take a made-up or edited session cookie", async () => {
     const session = await signedIn(t.url, accounts.viewer);
-    const [payload, signature] = session.cookies.get("trs_sync_session")!.split(".");
-    const edited = JSON.parse(Buffer.from(payload!, "base64url").toString());
-    edited.role = "support";
-    session.cookies.set("trs_sync_session", `${Buffer.from(JSON.stringify(edited)).toString("base64url")}.${signature}`);
+    const real = session.cookies.get("trs_sync_session")!;
+    session.cookies.set("trs_sync_session", `${real.slice(0, -2)}xx`);
     expect((await session.get("/admin")).status).toBe(302);
   });
 
@@ -105,14 +156,99 @@ describe("signing in", () => {
   });
 });
 
+describe("throttling sign-ins", () => {
+  // each test starts from no failures, and leaves none behind for the others
+  const forget = () => deleteRedisPrefix(t.world.config.redisUrl, `${t.world.config.redisPrefix}:sign-in`);
+  beforeEach(forget);
+  afterEach(forget);
+
+  it("makes an account wait after 5 failures, even with the right password, in every web process", async () => {
+    const name = accounts.support.name;
+    const other = await anotherWebProcess({});
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const url = attempt % 2 ? other.url : t.url; // the failures count across processes
+        expect((await new Session(url).login({ name, password: `wrong ${attempt}` })).status).toBe(401);
+      }
+      for (const url of [t.url, other.url]) {
+        const blocked = await new Session(url).login(accounts.support);
+        expect(blocked.status).toBe(429);
+        expect(load(blocked.body)(".govuk-error-summary").text()).toMatch(/Too many failed sign-ins\. Wait 15 minutes, then try again\./);
+      }
+      // another account from the same address is not blocked by that
+      expect((await new Session(t.url).login(accounts.viewer)).status).toBe(303);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("counts the address the socket came from, not one a client claims in X-Forwarded-For (TRUST_PROXY off)", async () => {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const session = new Session(t.url);
+      const _csrf = await session.signInToken();
+      const answer = await session.request("POST", "/admin/login", {
+        form: { _csrf, name: `made-up-${attempt}`, password: "x" },
+        headers: { "x-forwarded-for": `203.0.113.${attempt}` },
+      });
+      expect(answer.status).toBe(401);
+    }
+    const blocked = await new Session(t.url).login({ name: "someone-else", password: "x" });
+    expect(blocked.status).toBe(429);
+  });
+});
+
 describe("signing out", () => {
-  it("needs the CSRF token, then clears the session", async () => {
+  it("ends the session on the server: a copy of the cookie no longer works", async () => {
     const session = await signedIn(t.url, accounts.support);
-    expect((await session.post("/admin/logout")).status).toBe(403);
-    expect((await session.get("/admin")).status).toBe(200);
+    const copy = new Session(t.url);
+    copy.cookies.set("trs_sync_session", session.cookies.get("trs_sync_session")!);
+    expect((await copy.get("/admin")).status).toBe(200);
+    expect((await session.post("/admin/logout")).status).toBe(403); // needs the CSRF token
     const answer = await session.post("/admin/logout", { _csrf: await session.csrf() });
     expect(answer.status).toBe(303);
     expect(answer.headers.location).toBe("/admin/login");
     expect((await session.get("/admin")).status).toBe(302);
+    expect((await copy.get("/admin")).status).toBe(302);
+    expect(await t.world.deps.prisma.auditEntry.count({ where: { actor: accounts.support.name, action: "sign-out" } })).toBeGreaterThan(0);
+  });
+
+  it("a changed password or role in DASHBOARD_USERS ends that person's sessions", async () => {
+    const session = await signedIn(t.url, accounts.viewer);
+    const changed = await anotherWebProcess({
+      DASHBOARD_USERS: `${accounts.viewer.name}:viewer:${hashPassword("a new password")},${accounts.support.name}:viewer:${hashPassword(accounts.support.password)}`,
+    });
+    const support = await signedIn(t.url, accounts.support);
+    try {
+      const moved = new Session(changed.url);
+      moved.cookies.set("trs_sync_session", session.cookies.get("trs_sync_session")!);
+      expect((await moved.get("/admin")).status).toBe(302);
+      const demoted = new Session(changed.url);
+      demoted.cookies.set("trs_sync_session", support.cookies.get("trs_sync_session")!);
+      expect((await demoted.get("/admin")).status).toBe(302);
+      // unchanged where the configuration is unchanged
+      expect((await session.get("/admin")).status).toBe(200);
+    } finally {
+      await changed.close();
+    }
+  });
+});
+
+describe("in production", () => {
+  it("marks cookies Secure whatever the proxy headers say, and sends HSTS", async () => {
+    const production = await anotherWebProcess({ NODE_ENV: "production", SESSION_SECRET: "production-secret-0123456789" });
+    try {
+      const session = new Session(production.url);
+      const form = await session.get("/admin/login");
+      expect(form.headers["strict-transport-security"]).toBe("max-age=31536000; includeSubDomains");
+      const _csrf = load(form.body)("input[name=_csrf]").val() as string;
+      const answer = await session.request("POST", "/admin/login", {
+        form: { _csrf, name: accounts.viewer.name, password: accounts.viewer.password },
+        headers: { "x-forwarded-proto": "http" },
+      });
+      expect(answer.status).toBe(303);
+      for (const cookie of setCookies(answer.headers)) expect(cookie).toContain("; Secure");
+    } finally {
+      await production.close();
+    }
   });
 });

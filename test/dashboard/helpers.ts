@@ -90,12 +90,22 @@ export class Session {
   async request(
     method: Method,
     path: string,
-    options: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {},
+    options: { form?: Record<string, string | string[]>; json?: unknown; headers?: Record<string, string> } = {},
   ): Promise<Answer> {
     const response = await got(`${this.baseUrl}${path}`, {
       method,
       headers: { accept: "text/html", ...options.headers },
-      ...(options.form ? { form: options.form } : {}),
+      // repeated fields (ticked checkboxes) as a browser sends them
+      ...(options.form
+        ? {
+            body: new URLSearchParams(
+              Object.entries(options.form).flatMap(([key, value]): [string, string][] =>
+                Array.isArray(value) ? value.map((v): [string, string] => [key, v]) : [[key, value]],
+              ),
+            ).toString(),
+            headers: { accept: "text/html", "content-type": "application/x-www-form-urlencoded", ...options.headers },
+          }
+        : {}),
       ...(options.json !== undefined ? { json: options.json } : {}),
       cookieJar: this.jar,
       followRedirect: false,
@@ -109,12 +119,21 @@ export class Session {
     return this.request("GET", path, headers ? { headers } : {});
   }
 
-  post(path: string, form: Record<string, string> = {}) {
+  post(path: string, form: Record<string, string | string[]> = {}) {
     return this.request("POST", path, { form });
   }
 
+  /** The sign-in form's own token (the form is fetched first, as a browser does). */
+  async signInToken(): Promise<string> {
+    const form = await this.get("/admin/login");
+    const token = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1];
+    if (!token) throw new Error(`no form token on /admin/login (status ${form.status})`);
+    return token;
+  }
+
   async login(account: { name: string; password: string }, next?: string): Promise<Answer> {
-    return this.post("/admin/login", { name: account.name, password: account.password, ...(next ? { next } : {}) });
+    const _csrf = await this.signInToken();
+    return this.post("/admin/login", { _csrf, name: account.name, password: account.password, ...(next ? { next } : {}) });
   }
 
   /** The CSRF token of the current session, as every dashboard page carries it in its forms. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { escapeHtml } from "../../src/dashboard/html.js";
+import { load } from "cheerio";
 import { errorClass } from "../../src/jobs/classify.js";
 import { accounts, createTrainee, dashboardWorld, failFirstTask, signedIn, type DashboardWorld } from "./helpers.js";
 
@@ -14,10 +14,9 @@ afterAll(async () => {
 
 /** The number in the counts table's cell for that job type and state. */
 function cell(body: string, kind: string, state: string): number {
-  const row = new RegExp(`<tr data-kind="${kind}">([\\s\\S]*?)</tr>`).exec(body)?.[1] ?? "";
-  const value = new RegExp(`data-state="${state}">(\\d+)<`).exec(row)?.[1];
-  if (value === undefined) throw new Error(`no cell ${kind}/${state}`);
-  return Number(value);
+  const text = load(body)(`#counts tr[data-kind="${kind}"] td[data-state="${state}"]`).text().trim();
+  if (text === "") throw new Error(`no cell ${kind}/${state}`);
+  return Number(text);
 }
 
 describe("the overview", () => {
@@ -42,16 +41,18 @@ describe("the overview", () => {
     expect(cell(page.body, "update_trainee", "pending")).toBe(1);
     expect(cell(page.body, "award_trainee", "total")).toBe(0);
 
-    const byClass = /<table id="failed-by-class">([\s\S]*?)<\/table>/.exec(page.body)?.[1] ?? "";
-    const classRow = (name: string) => new RegExp(`<tr data-error-class="${name}">([\\s\\S]*?)</tr>`).exec(byClass)?.[1] ?? "";
-    expect(classRow("api_unavailable")).toContain(escapeHtml(errorClass("api_unavailable").title));
-    expect(classRow("api_unavailable")).toMatch(/<td class="num">2<\/td>/);
-    expect(classRow("unauthorized")).toContain(escapeHtml(errorClass("unauthorized").title));
-    expect(classRow("unauthorized")).toMatch(/<td class="num">1<\/td>/);
-    expect(byClass.indexOf("api_unavailable")).toBeLessThan(byClass.indexOf("unauthorized"));
+    const $ = load(page.body);
+    const classRow = (name: string) =>
+      $(`#failed-by-class tr[data-class="${name}"] td`)
+        .map((_, td) => $(td).text().trim())
+        .get();
+    expect(classRow("api_unavailable")).toEqual(["api_unavailable", errorClass("api_unavailable").title, "2"]);
+    expect(classRow("unauthorized")).toEqual(["unauthorized", errorClass("unauthorized").title, "1"]);
+    expect($("#failed-by-class").text().indexOf("api_unavailable")).toBeLessThan($("#failed-by-class").text().indexOf("unauthorized"));
+    expect($('#failed-by-class a[href="/admin/dead-jobs?errorClass=api_unavailable"]').length).toBe(1);
 
-    const recent = /<table id="recent-failures">([\s\S]*?)<\/table>/.exec(page.body)?.[1] ?? "";
-    for (const slug of slugs.slice(0, 3)) expect(recent).toContain(`<a href="/admin/trainees/${slug}">${slug}</a>`);
-    expect(recent).not.toContain(slugs[3]!);
+    const recent = $("#recent-failures");
+    for (const slug of slugs.slice(0, 3)) expect(recent.find(`a[href="/admin/trainees/${slug}"]`).text()).toBe(slug);
+    expect(recent.text()).not.toContain(slugs[3]!);
   });
 });

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import got from "got";
 import { Redis } from "ioredis";
 import { afterAll, expect, it } from "vitest";
 import { databaseUrl, testRedisUrl, withAdminClient } from "../support/services.js";
@@ -46,13 +47,17 @@ afterAll(async () => {
  * POSTs a form and answers the status, without following redirects. node:http rather than fetch:
  * nock's fetch interceptor (test/support/per-file.ts) consumes a request body it lets through.
  */
-function postForm(url: string, fields: Record<string, string>): Promise<number> {
+function postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<number> {
   const body = new URLSearchParams(fields).toString();
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" } }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
+    const request = httpRequest(
+      url,
+      { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers } },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      },
+    );
     request.once("error", reject);
     request.end(body);
   });
@@ -64,7 +69,12 @@ async function checkWhileRunning(webUrl: string) {
   const trainee = await fetch(`${webUrl}/api/v1/trainees/demo-ada-lovelace`, { headers: { authorization: "Bearer demo-token" } });
   const withoutToken = await fetch(`${webUrl}/api/v1/trainees/demo-ada-lovelace`);
   // The printed dashboard accounts sign in (303 to the dashboard); a wrong password does not (401).
-  const signIn = (name: string, password: string) => postForm(`${webUrl}/admin/login`, { name, password });
+  const signIn = async (name: string, password: string) => {
+    const form = await got(`${webUrl}/admin/login`, { retry: { limit: 0 } });
+    const cookie = (form.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]).join("; ");
+    const _csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? "";
+    return postForm(`${webUrl}/admin/login`, { _csrf, name, password }, { cookie });
+  };
   return {
     health: health.status,
     trainee: trainee.status,

@@ -163,7 +163,19 @@ describe("discarding a trainee", () => {
     expect(response.body).toMatchObject({ state: "discarded", sync: { pending: [], failed: [] } });
     expect(response.body.discardedAt).toEqual(expect.any(String));
     expect((await h.world.deps.prisma.syncTask.findUniqueOrThrow({ where: { id: poll.id } })).state).toBe("cancelled");
-    expect(await h.world.queues.teacherRecords.getJob(taskJobId("poll_trn", poll.id))).toBeUndefined();
+    // A poll waiting in BullMQ is removed; one that was talking to TRS at that moment finishes, finds its
+    // task cancelled and schedules nothing: either way no poll job is left waiting.
+    await h.waitFor("the poll job gone or finished", async () => {
+      const job = await h.world.queues.teacherRecords.getJob(taskJobId("poll_trn", poll.id));
+      if (!job) return true;
+      const state = await job.getState();
+      return state === "completed" || state === "failed" || state === "unknown";
+    });
+    expect(
+      await h.world.deps.prisma.syncTask.count({
+        where: { trainee: { slug: doc.slug }, state: { in: ["pending", "queued", "running", "failed"] } },
+      }),
+    ).toBe(0);
     const request = await h.world.deps.prisma.trnRequest.findFirstOrThrow({ where: { trainee: { slug: doc.slug } } });
     expect(request).toMatchObject({ state: "cancelled", activeTraineeId: null });
     const discarded = (await events(h, doc.slug)).at(-1)!;
@@ -234,7 +246,10 @@ describe("cancelling a failed job", () => {
     });
     await h.api.put(doc.slug, { ...doc, ittEndDate: "2027-06-30" });
     const failed = await h.waitFor("update failed", async () => (await h.trainee(doc.slug)).sync.failed[0]);
-    expect(await h.world.queues.teacherRecords.remove(taskJobId("update_trainee", BigInt(failed.taskId)))).toBe(1);
+    // trs-sync records the failure before BullMQ moves the job to failed: remove it once BullMQ has
+    const jobId = taskJobId("update_trainee", BigInt(failed.taskId));
+    await h.waitFor("the job failed in BullMQ", async () => (await h.world.queues.teacherRecords.getJobState(jobId)) === "failed");
+    expect(await h.world.queues.teacherRecords.remove(jobId)).toBe(1);
     await reconcileOnce(h.world.deps, { graceMs: 0 });
     expect((await h.trainee(doc.slug)).sync.failed).toEqual([
       expect.objectContaining({ taskId: failed.taskId, errorClass: "validation_failed" }),

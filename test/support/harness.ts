@@ -53,8 +53,12 @@ export interface Harness {
   slack: SlackStandIn;
   world: TestWorld;
   api: ReturnType<typeof client>;
+  /** the web app's base URL (upstream API and dashboard) */
+  webUrl: string;
   /** starts (another) worker process on the same database and Redis */
   startWorker(): Promise<Awaited<ReturnType<typeof startWorkerProcess>>>;
+  /** stops every worker started so far */
+  stopWorkers(): Promise<void>;
   trainee(slug: string): Promise<{
     state: string;
     trn: string | null;
@@ -119,7 +123,11 @@ export async function startHarness(
     slack,
     world,
     api,
+    webUrl: web.url,
     startWorker,
+    async stopWorkers() {
+      for (const worker of workers.splice(0)) await worker.stop();
+    },
     async trainee(slug) {
       const response = await api.get(slug);
       if (response.status !== 200) throw new Error(`GET ${slug}: ${response.status}`);

@@ -1,0 +1,177 @@
+/**
+ * Support's bulk actions on failed jobs (the failed-jobs page): retry or cancel many at once, in
+ * batches of trainees, each batch one transaction that locks its trainees first (in id order, so
+ * two bulk actions never deadlock), with the moves of sync-tasks.ts and a timeline event per
+ * trainee. A plan says beforehand what an action will touch and in what order.
+ *
+ * Retrying is order-aware, as for one job: a selected job runs again after every failed job before
+ * it in its trainee's line (an award after its update), never before.
+ */
+import type { Db } from "../deps.js";
+import { Prisma, type SyncTaskKind } from "../generated/prisma/client.js";
+import { insertRows } from "../db/bulk-insert.js";
+import { moves } from "./sync-tasks.js";
+
+/** Trainees per transaction. */
+const batchSize = 500;
+
+export interface PlannedTask {
+  id: bigint;
+  kind: SyncTaskKind;
+  errorClass: string | null;
+}
+
+export interface TraineePlan {
+  traineeId: string;
+  slug: string;
+  /** retry: the jobs that run again, in order; cancel: the jobs cancelled */
+  tasks: PlannedTask[];
+  /** cancel only: what runs next for the trainee once these are cancelled */
+  next: PlannedTask | null;
+}
+
+interface Row {
+  traineeId: string;
+  slug: string;
+  id: bigint;
+  kind: SyncTaskKind;
+  errorClass: string | null;
+}
+
+function group(rows: Row[]): TraineePlan[] {
+  const plans = new Map<string, TraineePlan>();
+  for (const row of rows) {
+    const plan = plans.get(row.traineeId) ?? { traineeId: row.traineeId, slug: row.slug, tasks: [], next: null };
+    plan.tasks.push({ id: row.id, kind: row.kind, errorClass: row.errorClass });
+    plans.set(row.traineeId, plan);
+  }
+  return [...plans.values()];
+}
+
+/** The failed jobs a retry of `taskIds` runs again: per trainee, each selected job and every failed job before it. */
+function retryRows(db: Db | Prisma.TransactionClient, taskIds: bigint[]) {
+  return db.$queryRaw<Row[]>`
+    WITH last AS (
+      SELECT DISTINCT ON (trainee_id) trainee_id, phase, id FROM sync_tasks
+      WHERE id = ANY(${taskIds}) AND state = 'failed'
+      ORDER BY trainee_id, phase DESC, id DESC)
+    SELECT t.trainee_id AS "traineeId", tr.slug, t.id, t.kind::text AS kind, t.error_class AS "errorClass"
+    FROM sync_tasks t JOIN last l ON l.trainee_id = t.trainee_id JOIN trainees tr ON tr.id = t.trainee_id
+    WHERE t.state = 'failed' AND (t.phase, t.id) <= (l.phase, l.id)
+    ORDER BY tr.slug, t.phase, t.id`;
+}
+
+export async function planRetry(db: Db, taskIds: bigint[]): Promise<TraineePlan[]> {
+  return group(await retryRows(db, taskIds));
+}
+
+export async function planCancel(db: Db, taskIds: bigint[]): Promise<TraineePlan[]> {
+  const rows = await db.$queryRaw<Row[]>`
+    SELECT t.trainee_id AS "traineeId", tr.slug, t.id, t.kind::text AS kind, t.error_class AS "errorClass"
+    FROM sync_tasks t JOIN trainees tr ON tr.id = t.trainee_id
+    WHERE t.id = ANY(${taskIds}) AND t.state = 'failed'
+    ORDER BY tr.slug, t.phase, t.id`;
+  const plans = group(rows);
+  if (!plans.length) return plans;
+  // what heads each trainee's line once the selected jobs are gone
+  const heads = await db.$queryRaw<(Row & { traineeId: string })[]>`
+    SELECT DISTINCT ON (t.trainee_id) t.trainee_id AS "traineeId", '' AS slug, t.id, t.kind::text AS kind, t.error_class AS "errorClass"
+    FROM sync_tasks t
+    WHERE t.trainee_id = ANY(CAST(${plans.map((p) => p.traineeId)} AS uuid[]))
+      AND t.state IN ('pending', 'queued', 'running', 'failed') AND NOT (t.id = ANY(${taskIds}))
+    ORDER BY t.trainee_id, t.phase, t.id`;
+  const next = new Map(heads.map((h) => [h.traineeId, { id: h.id, kind: h.kind, errorClass: h.errorClass }]));
+  for (const plan of plans) plan.next = next.get(plan.traineeId) ?? null;
+  return plans;
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+async function lockTrainees(tx: Prisma.TransactionClient, traineeIds: string[]) {
+  await tx.$queryRaw`SELECT id FROM trainees WHERE id = ANY(CAST(${traineeIds} AS uuid[])) ORDER BY id FOR NO KEY UPDATE`;
+}
+
+/** Retries the selected failed jobs (and the failed jobs before each); returns what ran again, per trainee. */
+export async function retryInBulk(db: Db, options: { taskIds: bigint[]; actor: string; now: Date }): Promise<TraineePlan[]> {
+  const { now } = options;
+  const done: TraineePlan[] = [];
+  const owners = await db.syncTask.findMany({ where: { id: { in: options.taskIds } }, select: { id: true, traineeId: true } });
+  const byTrainee = new Map<string, bigint[]>();
+  for (const { id, traineeId } of owners) byTrainee.set(traineeId, [...(byTrainee.get(traineeId) ?? []), id]);
+  for (const traineeIds of chunks([...byTrainee.keys()].sort(), batchSize)) {
+    const ids = traineeIds.flatMap((id) => byTrainee.get(id)!);
+    const plans = await db.$transaction(
+      async (tx) => {
+        await lockTrainees(tx, traineeIds);
+        const planned = group(await retryRows(tx, ids));
+        const all = planned.flatMap((p) => p.tasks.map((t) => t.id));
+        if (!all.length) return planned;
+        await tx.syncTask.updateMany({
+          where: { id: { in: all }, state: { in: moves.retry.from } },
+          data: { state: moves.retry.to, availableAt: now, attempts: 0 },
+        });
+        await insertRows(
+          tx,
+          "sync_events",
+          planned.map((plan) => ({
+            trainee_id: plan.traineeId,
+            kind: "retry_requested",
+            outcome: "info",
+            task_id: plan.tasks[plan.tasks.length - 1]!.id,
+            message: `${options.actor} retried ${plan.tasks.map((t) => `${t.kind} #${t.id}`).join(", then ")}`,
+            created_at: now,
+          })),
+        );
+        return planned;
+      },
+      { timeout: 60_000 },
+    );
+    done.push(...plans);
+  }
+  return done;
+}
+
+/** Cancels the selected failed jobs, with the reason on each trainee's timeline; returns what was cancelled. */
+export async function cancelInBulk(
+  db: Db,
+  options: { taskIds: bigint[]; actor: string; reason: string; now: Date },
+): Promise<TraineePlan[]> {
+  const { now } = options;
+  const done: TraineePlan[] = [];
+  const owners = await db.syncTask.findMany({ where: { id: { in: options.taskIds } }, select: { id: true, traineeId: true } });
+  const byTrainee = new Map<string, bigint[]>();
+  for (const { id, traineeId } of owners) byTrainee.set(traineeId, [...(byTrainee.get(traineeId) ?? []), id]);
+  for (const traineeIds of chunks([...byTrainee.keys()].sort(), batchSize)) {
+    const ids = traineeIds.flatMap((id) => byTrainee.get(id)!);
+    const plans = await db.$transaction(
+      async (tx) => {
+        await lockTrainees(tx, traineeIds);
+        const rows = await tx.$queryRaw<Row[]>`
+          UPDATE sync_tasks t SET state = 'cancelled', finished_at = ${now}, updated_at = ${now}
+          FROM trainees tr WHERE tr.id = t.trainee_id AND t.id = ANY(${ids}) AND t.state = 'failed'
+          RETURNING t.trainee_id AS "traineeId", tr.slug, t.id, t.kind::text AS kind, t.error_class AS "errorClass"`;
+        await insertRows(
+          tx,
+          "sync_events",
+          rows.map((row) => ({
+            trainee_id: row.traineeId,
+            kind: `${row.kind}_cancelled`,
+            outcome: "info",
+            task_id: row.id,
+            error_class: row.errorClass,
+            message: `${options.actor} cancelled ${row.kind} #${row.id} (${row.errorClass ?? "failed"}): ${options.reason}`,
+            created_at: now,
+          })),
+        );
+        return group(rows);
+      },
+      { timeout: 60_000 },
+    );
+    done.push(...plans);
+  }
+  return done;
+}
