@@ -1,5 +1,5 @@
 /**
- * Server-rendered pages on the GOV.UK Design System: nunjucks templates (src/dashboard/views) with
+ * Server-rendered pages on the GOV.UK Design System: nunjucks templates (./views) with
  * the components of the real govuk-frontend package, and its stylesheet, fonts and images served
  * by us (/admin/assets). No script at all: every page works without JavaScript, and the CSP
  * forbids scripts on them.
@@ -9,13 +9,14 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import express, { type Response, type Router } from "express";
 import nunjucks from "nunjucks";
-import { findProjectRoot } from "../project-root.js";
+import { fileURLToPath } from "node:url";
 import type { Viewer } from "./layout.js";
 
 const require = createRequire(import.meta.url);
 /** node_modules/govuk-frontend/dist, wherever npm put it */
 const govukDist = path.dirname(path.dirname(require.resolve("govuk-frontend/dist/govuk/govuk-frontend.min.css")));
-const views = path.join(findProjectRoot(), "src/dashboard/views");
+/** beside this file: src/dashboard/views, or dist/src/dashboard/views (the build copies them) */
+const views = fileURLToPath(new URL("./views", import.meta.url));
 export const assetsPath = "/admin/assets";
 
 const london = new Intl.DateTimeFormat("en-GB", {

@@ -102,10 +102,10 @@ export const traineeDocumentSchema = z
     firstNames: name,
     middleNames: text().max(100, "must be at most 100 characters").nullish(),
     lastName: name,
-    dateOfBirth: isoDate,
-    sex: z.enum(sexes).nullish(),
+    dateOfBirth: isoDate.meta({ description: "from 1940-01-01, before today" }),
+    sex: z.enum(sexes).nullish().meta({ description: "required once the trainee is past draft" }),
     email: text().email("must be an email address").max(100).nullish(),
-    trainingRoute: z.enum(trainingRoutes).nullish(),
+    trainingRoute: z.enum(trainingRoutes).nullish().meta({ description: "required once the trainee is past draft" }),
     providerUkprn: z
       .string()
       .regex(/^\d{8}$/, "must be 8 digits")
@@ -121,18 +121,30 @@ export const traineeDocumentSchema = z
       .default([]),
     courseMinAge: z.number().int().min(0).max(19).nullish(),
     courseMaxAge: z.number().int().min(0).max(19).nullish(),
-    ittQualificationAim: qualificationAim.nullish(),
-    nationalInsuranceNumber: nationalInsuranceNumber.nullish(),
-    trainingCountry: countryReference.nullish(),
+    ittQualificationAim: qualificationAim
+      .nullish()
+      .meta({ description: 'a HESA ITT qualification aim code (e.g. "020") or Register\'s wording; stored as the wording' }),
+    nationalInsuranceNumber: nationalInsuranceNumber
+      .nullish()
+      .meta({ description: "spaces and hyphens ignored; null never clears the one TRS holds" }),
+    trainingCountry: countryReference
+      .nullish()
+      .meta({ description: "ISO 3166 code TRS knows; required for iqts, refused for other routes and for Wales; TRS keeps the first one" }),
     state: z.enum(documentStates),
-    outcomeDate: isoDate.nullish(),
-    withdrawDate: isoDate.nullish(),
+    outcomeDate: isoDate.nullish().meta({ description: "required with recommended_for_award; the award date, not in the future" }),
+    withdrawDate: isoDate.nullish().meta({ description: "required with withdrawn" }),
     trn: z
       .string()
       .regex(/^\d{7}$/, "must be 7 digits")
-      .nullish(),
+      .nullish()
+      .meta({ description: "when the upstream already knows it; null never clears a stored TRN, a different one is a 409" }),
   })
   .strict()
+  .meta({
+    description:
+      "The trainee document (CONTRACT.md §4). Past draft, trainingRoute, providerUkprn, sex and ittStartDate or " +
+      "traineeStartDate are required; courseMaxAge must exceed courseMinAge and ittEndDate follow ittStartDate.",
+  })
   .superRefine(
     (doc, ctx) => {
       const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });

@@ -38,21 +38,22 @@ export const documentFields = [
 type Comparable = Record<(typeof documentFields)[number], unknown>;
 
 /** The document as stored (dates back to YYYY-MM-DD), without state, slug and TRN. */
-export function storedFields(trainee: Trainee): Comparable {
+export function storedFields(trainee: Trainee) {
   return {
     firstNames: trainee.firstNames,
     middleNames: trainee.middleNames,
     lastName: trainee.lastName,
-    dateOfBirth: day(trainee.dateOfBirth),
-    sex: trainee.sex,
+    dateOfBirth: isoDay(trainee.dateOfBirth),
+    // stored as text, written only from validated documents
+    sex: trainee.sex as NonNullable<TraineeDocument["sex"]> | null,
     email: trainee.email,
-    trainingRoute: trainee.trainingRoute,
+    trainingRoute: trainee.trainingRoute as NonNullable<TraineeDocument["trainingRoute"]> | null,
     providerUkprn: trainee.providerUkprn,
     providerName: trainee.providerName,
     ittStartDate: day(trainee.ittStartDate),
     ittEndDate: day(trainee.ittEndDate),
     traineeStartDate: day(trainee.traineeStartDate),
-    studyMode: trainee.studyMode,
+    studyMode: trainee.studyMode as NonNullable<TraineeDocument["studyMode"]> | null,
     courseSubjects: trainee.courseSubjects,
     courseMinAge: trainee.courseMinAge,
     courseMaxAge: trainee.courseMaxAge,

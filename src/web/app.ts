@@ -12,6 +12,8 @@ import { healthRoutes } from "./health.js";
 import type { Queues } from "../jobs/queues.js";
 import { clientErrorStatus, dashboardRouter } from "../dashboard/router.js";
 import { isDatabaseUnavailable } from "../errors.js";
+import { openApiDocument } from "./openapi.js";
+import { packageVersion } from "../project-root.js";
 
 export function createApp(deps: Deps, queues: Queues) {
   const app = express();
@@ -41,6 +43,9 @@ export function createApp(deps: Deps, queues: Queues) {
     }),
   );
   app.use(healthRoutes(deps, queues));
+  // the published contract needs no token: the client is generated from it before it has one
+  const openApi = JSON.stringify(openApiDocument({ version: packageVersion() }));
+  app.get("/api/v1/openapi.json", (_req, res) => res.type("application/json").set("Cache-Control", "public, max-age=300").send(openApi));
   app.use("/api/v1", upstreamApi(deps, queues));
   app.use("/admin", dashboardRouter(deps, queues));
   app.use((_req, res) => {

@@ -12,9 +12,9 @@ import { jobNames, type Queues } from "../jobs/queues.js";
 import { queueControl } from "../jobs/enqueue.js";
 import { discardTrainee } from "../trainees/discard.js";
 import { cancelTask, SupportActionError } from "../trainees/support-actions.js";
-import { z } from "zod";
 import { blockingStates } from "../trainees/sync-tasks.js";
 import type { SyncEvent, SyncTask, Trainee } from "../generated/prisma/client.js";
+import { actionBodySchema, type EventView, type TaskView, type TraineeResponse } from "./upstream-schemas.js";
 
 function bearerAuth(tokens: string[]) {
   const accepted = tokens.map((t) => Buffer.from(t));
@@ -30,7 +30,7 @@ function bearerAuth(tokens: string[]) {
   };
 }
 
-export function taskView(task: SyncTask) {
+export function taskView(task: SyncTask): TaskView {
   return {
     taskId: String(task.id),
     jobType: jobNames[task.kind],
@@ -45,7 +45,7 @@ export function taskView(task: SyncTask) {
   };
 }
 
-export function eventView(event: SyncEvent) {
+export function eventView(event: SyncEvent): EventView {
   return {
     id: String(event.id),
     at: event.createdAt.toISOString(),
@@ -60,7 +60,7 @@ export function eventView(event: SyncEvent) {
   };
 }
 
-async function documentWithSync(deps: Deps, trainee: Trainee) {
+async function documentWithSync(deps: Deps, trainee: Trainee): Promise<TraineeResponse> {
   const [tasks, lastEvent] = await Promise.all([
     deps.prisma.syncTask.findMany({
       where: { traineeId: trainee.id, state: { in: [...blockingStates] } },
@@ -83,14 +83,6 @@ async function documentWithSync(deps: Deps, trainee: Trainee) {
     },
   };
 }
-
-/** Who asked and why, for the timeline: `{by, reason}` in the body, both optional unless said. */
-const actionBody = z
-  .object({
-    by: z.string().trim().min(1).max(100).optional(),
-    reason: z.string().trim().min(1, "is required").max(500).optional(),
-  })
-  .strict();
 
 export function upstreamApi(deps: Deps, queues: Pick<Queues, "teacherRecords">): Router {
   const queue = queueControl(queues);
@@ -167,7 +159,7 @@ export function upstreamApi(deps: Deps, queues: Pick<Queues, "teacherRecords">):
    */
   router.delete("/trainees/:slug", async (req, res, next) => {
     try {
-      const body = actionBody.safeParse(req.body ?? {});
+      const body = actionBodySchema.safeParse(req.body ?? {});
       if (!body.success) {
         res.status(400).json({ errors: fieldErrors(body.error) });
         return;
@@ -201,7 +193,7 @@ export function upstreamApi(deps: Deps, queues: Pick<Queues, "teacherRecords">):
    */
   router.post("/trainees/:slug/tasks/:taskId/cancel", async (req, res, next) => {
     try {
-      const body = actionBody.safeParse(req.body ?? {});
+      const body = actionBodySchema.safeParse(req.body ?? {});
       if (!body.success || !body.data.reason) {
         res.status(400).json({ errors: body.success ? { reason: ["is required"] } : fieldErrors(body.error) });
         return;

@@ -5,6 +5,7 @@ import { createApp } from "../../src/web/app.js";
 import { testConfig } from "../support/context.js";
 import { client, serve } from "../support/http.js";
 import { traineeDoc } from "../support/documents.js";
+import { answerProblems } from "../support/openapi-validator.js";
 
 let deps: Deps;
 let queues: Queues;
@@ -28,5 +29,9 @@ describe("the upstream API while Postgres is down", () => {
     const response = await client(server.url).put(doc.slug, doc);
     expect(response.status).toBe(503);
     expect(response.body.error).toMatch(/nothing was stored/);
+    expect(answerProblems({ template: "/api/v1/trainees/{slug}", method: "PUT", ...response })).toEqual([]);
+    const read = await client(server.url).get(doc.slug);
+    expect(read.status).toBe(503);
+    expect(answerProblems({ template: "/api/v1/trainees/{slug}", method: "GET", ...read })).toEqual([]);
   });
 });
