@@ -3,9 +3,14 @@
 -- splits migration scripts at every semicolon, which breaks function bodies.
 
 -- The timeline is append-only: nobody rewrites what happened.
+-- The one exception: the retention job (src/jobs/retention.ts) deletes history past
+-- RETENTION_PERIOD inside transactions that set trs_sync.retention. Nothing ever updates a row.
 CREATE OR REPLACE FUNCTION sync_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION 'sync_events is append-only: the timeline is never rewritten';
+  IF TG_OP = 'DELETE' AND current_setting('trs_sync.retention', true) = 'on' THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION 'sync_events is append-only: the timeline is never rewritten (only the retention job deletes old history)';
 END
 $$;
 DROP TRIGGER IF EXISTS sync_events_append_only ON "sync_events";

@@ -86,6 +86,23 @@ export const envSchema = z.object({
       .refine((text) => /^(off|false|\d{1,2}|[0-9A-Za-z.:/_, -]+)$/i.test(text), "TRUST_PROXY must be a hop count or a list of addresses"),
   ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).prefault("info"),
+  /**
+   * Finished work and its timeline older than this are deleted by the daily retention job, except
+   * what explains each trainee's state now (src/jobs/retention.ts); `off` keeps everything. Default
+   * 548d (18 months: the academic year before last stays visible); at least 30d.
+   */
+  RETENTION_PERIOD: z
+    .string()
+    .prefault("548d")
+    .transform((text, ctx) => {
+      if (/^off$/i.test(text.trim())) return null;
+      const ms = parseDuration(text);
+      if (ms === null || ms < 30 * 86_400_000) {
+        ctx.addIssue({ code: "custom", message: `RETENTION_PERIOD must be off or a duration of at least 30d, e.g. 548d (got "${text}")` });
+        return z.NEVER;
+      }
+      return ms;
+    }),
 });
 
 /**
@@ -157,6 +174,8 @@ export interface Config {
   production: boolean;
   logLevel: Env["LOG_LEVEL"];
   demo: boolean;
+  /** ms of history kept by the daily retention job; null: kept for ever */
+  retentionPeriodMs: number | null;
 }
 
 export class ConfigError extends Error {
@@ -224,6 +243,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     production: env.NODE_ENV === "production",
     logLevel: env.LOG_LEVEL,
     demo,
+    retentionPeriodMs: env.RETENTION_PERIOD,
   };
 }
 

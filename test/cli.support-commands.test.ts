@@ -49,7 +49,8 @@ async function timedOutTrainee() {
   return { slug: doc.slug, request, poll };
 }
 
-describe("npm run cli", () => {
+// each command is a Node process of its own, started with tsx: seconds apiece on a busy machine
+describe("npm run cli", { timeout: 120_000 }, () => {
   it("poll-trn restarts polling of a timed-out request with a new deadline", async () => {
     const { slug, request, poll } = await timedOutTrainee();
     const before = Date.now();

@@ -35,7 +35,8 @@ export const alertJobId = (alertId: bigint | number | string) => `${SLACK_ALERT_
 /** Finished jobs are kept for support and Bull Board; Postgres keeps the lasting record. */
 export const retention = {
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 90 * 24 * 3600 },
+  // Postgres holds every failed task (the dashboard reads it there): Redis keeps the newest for Bull Board
+  removeOnFail: { age: 90 * 24 * 3600, count: 10_000 },
 } satisfies Pick<JobsOptions, "removeOnComplete" | "removeOnFail">;
 
 export interface Queues {
