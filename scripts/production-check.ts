@@ -93,6 +93,8 @@ async function main() {
     url.pathname = `/${database}`;
     const sandboxUrl = await sandbox.listen(0);
     const token = randomBytes(16).toString("hex");
+    const metricsToken = randomBytes(16).toString("hex");
+    const metricsPort = await freePort();
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       NODE_ENV: "production",
@@ -104,6 +106,8 @@ async function main() {
       API_TOKENS: token,
       DASHBOARD_USERS: `ops:viewer:${hashPassword("production check")}`,
       SESSION_SECRET: randomBytes(24).toString("hex"),
+      METRICS_TOKEN: metricsToken,
+      METRICS_PORT: String(metricsPort),
       UPDATE_DEBOUNCE: "0s",
       PORT: "0",
       LOG_LEVEL: "warn",
@@ -126,8 +130,17 @@ async function main() {
     const http = got.extend({ prefixUrl: base, throwHttpErrors: false, retry: { limit: 0 } });
     await until("/readyz answers 200", async () => ((await http.get("readyz")).statusCode === 200 ? true : undefined));
 
-    const scrape = await http.get("metrics");
-    if (scrape.statusCode !== 200 || !/trs_sync_jobs/.test(scrape.body)) throw new Error(`/metrics answered ${scrape.statusCode}`);
+    const refused = await http.get("metrics");
+    if (refused.statusCode !== 401) throw new Error(`/metrics without the token answered ${refused.statusCode}, not 401`);
+    const bearer = { authorization: `Bearer ${metricsToken}` };
+    const scrape = await http.get("metrics", { headers: bearer });
+    if (scrape.statusCode !== 200 || !/process_cpu_seconds_total/.test(scrape.body))
+      throw new Error(`web /metrics answered ${scrape.statusCode}`);
+    const workerScrape = await until("the worker's /metrics", async () => {
+      const answer = await got(`http://127.0.0.1:${metricsPort}/metrics`, { headers: bearer, throwHttpErrors: false, retry: { limit: 0 } });
+      return answer.statusCode === 200 ? answer.body : undefined;
+    });
+    if (!/process="worker"/.test(workerScrape)) throw new Error("the worker's /metrics has no process metrics");
     const openApi = await http.get("api/v1/openapi.json");
     if (openApi.statusCode !== 200) throw new Error(`/api/v1/openapi.json answered ${openApi.statusCode}`);
 

@@ -86,6 +86,21 @@ export const envSchema = z.object({
       .refine((text) => /^(off|false|\d{1,2}|[0-9A-Za-z.:/_, -]+)$/i.test(text), "TRUST_PROXY must be a hop count or a list of addresses"),
   ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).prefault("info"),
+  /** when set, GET /metrics (web and worker) needs `Authorization: Bearer <METRICS_TOKEN>` */
+  METRICS_TOKEN: optional(z.string().min(16, "METRICS_TOKEN must be at least 16 characters")),
+  /** the worker's /metrics and /healthz port; `off` serves none, 0 a free port */
+  METRICS_PORT: z
+    .string()
+    .prefault("9464")
+    .transform((text, ctx) => {
+      if (/^off$/i.test(text.trim())) return null;
+      const port = Number(text);
+      if (!/^\d{1,5}$/.test(text.trim()) || port > 65_535) {
+        ctx.addIssue({ code: "custom", message: `METRICS_PORT must be a port number or off (got "${text}")` });
+        return z.NEVER;
+      }
+      return port;
+    }),
   /**
    * Finished work and its timeline older than this are deleted by the daily retention job, except
    * what explains each trainee's state now (src/jobs/retention.ts); `off` keeps everything. Default
@@ -174,6 +189,9 @@ export interface Config {
   production: boolean;
   logLevel: Env["LOG_LEVEL"];
   demo: boolean;
+  metricsToken: string | undefined;
+  /** the worker's metrics port; null: none */
+  metricsPort: number | null;
   /** ms of history kept by the daily retention job; null: kept for ever */
   retentionPeriodMs: number | null;
 }
@@ -244,6 +262,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     demo,
     retentionPeriodMs: env.RETENTION_PERIOD,
+    metricsToken: env.METRICS_TOKEN,
+    metricsPort: env.METRICS_PORT,
   };
 }
 

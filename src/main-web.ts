@@ -8,6 +8,7 @@ import { onShutdown } from "./shutdown.js";
 
 const config = loadConfigOrExit();
 const deps = createDeps(config);
+deps.metrics.collectProcessMetrics({ process: "web" });
 const queues = createQueues(deps.redis, config.redisPrefix);
 if (!config.apiTokens.length) deps.logger.warn("API_TOKENS is empty: the upstream API refuses every request");
 const server = createServer(createApp(deps, queues));

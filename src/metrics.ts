@@ -1,11 +1,14 @@
 /**
- * API request counts and latency are measured in the worker processes but served by `web`
- * (CONTRACT.md §9), so each process aggregates in memory and adds its totals to one Redis hash
- * every few seconds; /metrics reads the hash. Counters only ever grow, as Prometheus expects.
+ * Prometheus metrics (prom-client), one registry per process (CONTRACT.md §9).
+ *
+ * Each process counts what it does and serves its own numbers, the way Prometheus expects: the
+ * web process at GET /metrics, each worker at GET /metrics on METRICS_PORT. Counters live in the
+ * process that increments them (a restart resets them and `rate()` copes), so nothing is summed
+ * twice across replicas and nothing touches Redis on the hot path. What belongs to the whole
+ * service rather than to a process (jobs waiting by state, failed jobs by class, BullMQ's queue
+ * metrics) is read at scrape time by web, from indexes that cover unfinished work only.
  */
-import type { Redis } from "ioredis";
-
-const bucketsMs = [50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000] as const;
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export interface ApiSample {
   endpoint: string;
@@ -14,63 +17,95 @@ export interface ApiSample {
   durationMs: number;
 }
 
-export interface Metrics {
-  observeApiRequest(sample: ApiSample): void;
-  /** adds what was observed since the last flush to the shared hash */
-  flush(redis: Redis, key: string): Promise<void>;
+export interface JobSample {
+  queue: string;
+  name: string;
+  /** completed, failed (will retry), or failed_for_good */
+  outcome: "completed" | "failed" | "failed_for_good";
+  durationMs: number;
+  /** a first run's wait, from when the job could run to when a worker took it */
+  waitMs?: number;
+  /** the error class of a failure */
+  errorClass?: string;
 }
 
+export interface Metrics {
+  registry: Registry;
+  observeApiRequest(sample: ApiSample): void;
+  observeJob(sample: JobSample): void;
+  /** the process's CPU, memory, event loop and GC metrics (once per process: main-*.ts) */
+  collectProcessMetrics(labels: { process: "web" | "worker" }): void;
+}
+
+const seconds = (ms: number) => Math.max(0, ms) / 1000;
+
 export function createMetrics(): Metrics {
-  let pending = new Map<string, number>();
-  const add = (field: string, by: number) => pending.set(field, (pending.get(field) ?? 0) + by);
+  const registry = new Registry();
+  const apiRequests = new Histogram({
+    name: "trs_sync_api_request_duration_seconds",
+    help: "Requests to the teacher records API by endpoint and status (0: no answer).",
+    labelNames: ["endpoint", "status"],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const jobDuration = new Histogram({
+    name: "trs_sync_job_duration_seconds",
+    help: "Time a job ran, by queue, job name and outcome.",
+    labelNames: ["queue", "name", "outcome"],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const jobWait = new Histogram({
+    name: "trs_sync_job_wait_seconds",
+    help: "Time a job waited in the queue after it could run, by queue and job name.",
+    labelNames: ["queue", "name"],
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+    registers: [registry],
+  });
+  const jobFailures = new Counter({
+    name: "trs_sync_job_failures_total",
+    help: "Failed job attempts by queue, job name and error class.",
+    labelNames: ["queue", "name", "error_class"],
+    registers: [registry],
+  });
+  let processMetrics = false;
   return {
+    registry,
     observeApiRequest({ endpoint, method, status, durationMs }) {
-      const labels = `${method} ${endpoint}|${status}`;
-      add(`${labels}|count`, 1);
-      add(`${labels}|sum`, durationMs / 1000);
-      for (const bucket of bucketsMs) if (durationMs <= bucket) add(`${labels}|le=${bucket / 1000}`, 1);
+      apiRequests.observe({ endpoint: `${method} ${endpoint}`, status: String(status) }, seconds(durationMs));
     },
-    async flush(redis, key) {
-      if (pending.size === 0) return;
-      const batch = pending;
-      pending = new Map();
-      const pipeline = redis.pipeline();
-      for (const [field, value] of batch) pipeline.hincrbyfloat(key, field, value);
-      try {
-        await pipeline.exec();
-      } catch {
-        // Redis down: keep the numbers for the next flush rather than lose them.
-        for (const [field, value] of batch) add(field, value);
+    observeJob(sample) {
+      jobDuration.observe({ queue: sample.queue, name: sample.name, outcome: sample.outcome }, seconds(sample.durationMs));
+      if (sample.waitMs !== undefined) jobWait.observe({ queue: sample.queue, name: sample.name }, seconds(sample.waitMs));
+      if (sample.outcome !== "completed") {
+        jobFailures.inc({ queue: sample.queue, name: sample.name, error_class: sample.errorClass ?? "unknown" });
       }
+    },
+    collectProcessMetrics(labels) {
+      if (processMetrics) return;
+      processMetrics = true;
+      registry.setDefaultLabels(labels);
+      collectDefaultMetrics({ register: registry });
     },
   };
 }
 
-const escape = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
-
-/** Renders the shared hash as Prometheus histogram lines for trs_sync_api_request_duration_seconds. */
-export function renderApiMetrics(hash: Record<string, string>): string {
-  const series = new Map<string, Map<string, number>>();
-  for (const [field, value] of Object.entries(hash)) {
-    const [endpoint, status, kind] = field.split("|");
-    if (!endpoint || !status || !kind) continue;
-    const key = `${endpoint}|${status}`;
-    if (!series.has(key)) series.set(key, new Map());
-    series.get(key)!.set(kind, Number(value));
-  }
-  const lines = [
-    "# HELP trs_sync_api_request_duration_seconds Requests to the teacher records API by endpoint and status.",
-    "# TYPE trs_sync_api_request_duration_seconds histogram",
-  ];
-  for (const [key, values] of [...series].sort(([a], [b]) => a.localeCompare(b))) {
-    const [endpoint, status] = key.split("|") as [string, string];
-    const labels = `endpoint="${escape(endpoint)}",status="${status}"`;
-    for (const bucket of bucketsMs) {
-      lines.push(`trs_sync_api_request_duration_seconds_bucket{${labels},le="${bucket / 1000}"} ${values.get(`le=${bucket / 1000}`) ?? 0}`);
-    }
-    lines.push(`trs_sync_api_request_duration_seconds_bucket{${labels},le="+Inf"} ${values.get("count") ?? 0}`);
-    lines.push(`trs_sync_api_request_duration_seconds_sum{${labels}} ${values.get("sum") ?? 0}`);
-    lines.push(`trs_sync_api_request_duration_seconds_count{${labels}} ${values.get("count") ?? 0}`);
-  }
-  return lines.join("\n") + "\n";
+/** A gauge whose value is read at scrape time. */
+export function scrapeGauge<L extends string>(options: {
+  registry: Registry;
+  name: string;
+  help: string;
+  labelNames: readonly L[];
+  collect: (gauge: Gauge<L>) => Promise<void>;
+}): Gauge<L> {
+  return new Gauge<L>({
+    name: options.name,
+    help: options.help,
+    labelNames: options.labelNames,
+    registers: [options.registry],
+    async collect() {
+      this.reset();
+      await options.collect(this);
+    },
+  });
 }

@@ -5,7 +5,6 @@ import { startDispatcher } from "./jobs/dispatcher.js";
 import { startReconciler } from "./jobs/reconciler.js";
 import { startWorkers } from "./jobs/workers.js";
 import { startRetention } from "./jobs/retention.js";
-import { apiMetricsKey } from "./web/health.js";
 
 /** BullMQ needs `maxmemory-policy noeviction`: an evicted job key is a lost job (until the reconciler runs). */
 async function warnAboutEviction(deps: Deps): Promise<void> {
@@ -25,18 +24,15 @@ export async function startWorkerProcess(deps: Deps, queues: Queues) {
   const dispatcher = await startDispatcher(deps, queues);
   const reconciler = startReconciler(deps);
   const retention = await startRetention(deps);
-  const metricsTimer = setInterval(() => void deps.metrics.flush(deps.redis, apiMetricsKey(deps.config.redisPrefix)), 5_000);
   return {
     workers,
     dispatcher,
     async stop() {
-      clearInterval(metricsTimer);
       await reconciler.stop();
       await retention.stop();
       await dispatcher.stop();
       // Stops fetching; waits for jobs in flight (their lock is released if we are killed first).
       await workers.close();
-      await deps.metrics.flush(deps.redis, apiMetricsKey(deps.config.redisPrefix));
     },
   };
 }

@@ -12,11 +12,29 @@ import { handleSlackAlert, recordAlertFailure, slackAlertPayload, slackAlertRetr
 import { classify, classifyJobFailure } from "./classify.js";
 import { syncJobPayload } from "./job.js";
 import { recordLostFailure } from "../trainees/sync-tasks.js";
+import type { JobSample } from "../metrics.js";
 
 export interface Workers {
   teacherRecords: Worker;
   alerts: Worker;
   close(): Promise<void>;
+}
+
+/**
+ * A run's duration, and for a job's first run its wait since it could run (a later run follows a
+ * retry or a reschedule, whose wait is the point, not a delay).
+ */
+function observeJob(deps: Deps, queue: string, job: Job | undefined, outcome: JobSample["outcome"], errorClass?: string) {
+  if (!job?.processedOn) return;
+  const readyAt = job.timestamp + (job.opts.delay ?? 0);
+  deps.metrics.observeJob({
+    queue,
+    name: job.name,
+    outcome,
+    durationMs: (job.finishedOn ?? Date.now()) - job.processedOn,
+    ...(job.attemptsStarted <= 1 ? { waitMs: job.processedOn - readyAt } : {}),
+    ...(errorClass ? { errorClass } : {}),
+  });
 }
 
 export function startWorkers(deps: Deps): Workers {
@@ -61,6 +79,10 @@ export function startWorkers(deps: Deps): Workers {
 
   for (const worker of [teacherRecords, alerts]) {
     worker.on("error", (error) => deps.logger.warn({ err: error.message, queue: worker.name }, "worker error"));
+    worker.on("completed", (job) => observeJob(deps, worker.name, job, "completed"));
+    worker.on("failed", (job, error) =>
+      observeJob(deps, worker.name, job, job?.finishedOn ? "failed_for_good" : "failed", classifyJobFailure(error).errorClass.name),
+    );
   }
   // A job BullMQ failed for good is recorded in Postgres even when the runner could not record it
   // (Postgres failed in the claim or the last write, a stall limit, a crash): no task stays queued

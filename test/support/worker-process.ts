@@ -22,6 +22,7 @@ export async function spawnWorker(h: Harness, env: Record<string, string> = {}):
       DATABASE_POOL_SIZE: "10",
       JOB_LOCK_DURATION: "2s",
       LOG_LEVEL: "info",
+      METRICS_PORT: "0", // several workers run side by side
       ...env,
     },
     stdio: ["ignore", "pipe", "inherit"],
