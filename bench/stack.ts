@@ -21,11 +21,10 @@ export const SANDBOX_KEY = "sandbox-key";
 
 function node(script: string, env: Record<string, string>, options: { profile?: string } = {}): ChildProcess {
   const profile = process.env.BENCH_PROFILE;
-  const flags =
-    profile && options.profile
-      ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profile)}`, `--cpu-prof-name=${options.profile}-${Date.now()}.cpuprofile`]
-      : [];
-  if (profile && options.profile) mkdirSync(path.resolve(profile), { recursive: true });
+  // a directory per process: each of its threads (tsx's loader has one) writes a profile of its own
+  const dir = profile && options.profile ? path.resolve(profile, `${options.profile}-${Date.now()}`) : undefined;
+  const flags = dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+  if (dir) mkdirSync(dir, { recursive: true });
   return spawn(process.execPath, [...flags, "--import", "tsx", "--import", "./bench/round-trips.ts", script], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],

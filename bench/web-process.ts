@@ -100,10 +100,8 @@ export async function startWeb(databaseUrl: string, options: { profile?: string;
   const port = await freePort();
   const password = "bench-password";
   const profile = process.env.BENCH_PROFILE;
-  const flags =
-    profile && options.profile
-      ? ["--cpu-prof", `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${options.profile}-${Date.now()}.cpuprofile`]
-      : [];
+  // a directory per process: each of its threads (tsx's loader has one) writes a profile of its own
+  const flags = profile && options.profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}/${options.profile}-${Date.now()}`] : [];
   // round-trips.ts counts Postgres statements and Redis commands (read with roundTrips())
   const child = spawn(process.execPath, [...flags, "--import", "tsx", "--import", "./bench/round-trips.ts", "src/main-web.ts"], {
     env: {
