@@ -7,9 +7,8 @@
  */
 import { performance } from "node:perf_hooks";
 import pg from "pg";
-import { benchDatabase, memory, startWeb, timed, type WebProcess } from "./web-process.js";
+import { benchDatabase, memory, startWeb, timed, type WebProcess, dropBenchTemplate } from "./web-process.js";
 
-const FAILED = Number(process.env.BENCH_FAILED_JOBS ?? 100_000);
 const BASELINE = 1_000;
 
 /** Adds failed jobs numbered from..to (inclusive), each for its own trainee. */
@@ -42,7 +41,8 @@ export async function seed(databaseUrl: string, from: number, to: number) {
   }
 }
 
-export async function failedJobsScenario(): Promise<Record<string, number>> {
+export async function failedJobsScenario(options: { quick: boolean } = { quick: false }): Promise<Record<string, number>> {
+  const FAILED = Number(process.env.BENCH_FAILED_JOBS ?? (options.quick ? 10_000 : 100_000));
   const database = await benchDatabase("failed");
   let web: WebProcess | undefined;
   try {
@@ -93,7 +93,11 @@ export async function failedJobsScenario(): Promise<Record<string, number>> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const figures = await failedJobsScenario();
-  console.table(figures);
-  console.log(JSON.stringify({ failedJobs: figures }));
+  try {
+    const figures = await failedJobsScenario({ quick: process.argv.includes("--quick") });
+    console.table(figures);
+    console.log(JSON.stringify({ failedJobs: figures }));
+  } finally {
+    await dropBenchTemplate();
+  }
 }

@@ -11,9 +11,8 @@ import { createPrisma } from "../src/deps.js";
 import { loadConfig } from "../src/config.js";
 import { headTask } from "../src/trainees/sync-tasks.js";
 import { runRetention } from "../src/jobs/retention.js";
-import { benchDatabase, startWeb, timed } from "./web-process.js";
+import { benchDatabase, startWeb, timed, dropBenchTemplate } from "./web-process.js";
 
-const TRAINEES = Number(process.env.BENCH_HISTORY_TRAINEES ?? 100_000);
 const BASELINE = 1_000;
 const day = 86_400_000;
 
@@ -97,7 +96,8 @@ async function counts(databaseUrl: string): Promise<{ trainees: number; tasks: n
   }
 }
 
-export async function historyScenario(): Promise<Record<string, number>> {
+export async function historyScenario(options: { quick: boolean } = { quick: false }): Promise<Record<string, number>> {
+  const TRAINEES = Number(process.env.BENCH_HISTORY_TRAINEES ?? (options.quick ? 10_000 : 100_000));
   const database = await benchDatabase("history");
   const web = await startWeb(database.url);
   const prisma = createPrisma(loadConfig({ DATABASE_URL: database.url, TRS_API_BASE_URL: "http://127.0.0.1:1", TRS_API_KEY: "k" }), 4);
@@ -156,7 +156,11 @@ export async function historyScenario(): Promise<Record<string, number>> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const figures = await historyScenario();
-  console.table(figures);
-  console.log(JSON.stringify({ history: figures }));
+  try {
+    const figures = await historyScenario({ quick: process.argv.includes("--quick") });
+    console.table(figures);
+    console.log(JSON.stringify({ history: figures }));
+  } finally {
+    await dropBenchTemplate();
+  }
 }

@@ -11,6 +11,7 @@ import got, { type Got } from "got";
 import pg from "pg";
 import { applyMigrations } from "../src/db/migrations.js";
 import { hashPassword } from "../src/dashboard/auth.js";
+import { askChild } from "./ipc.js";
 
 const admin = process.env.BENCH_ADMIN_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
@@ -35,15 +36,43 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
-/** A new, migrated database. */
-export async function benchDatabase(label: string): Promise<BenchDatabase> {
-  const name = `trs_sync_bench_${label}_${process.pid}_${randomUUID().slice(0, 6)}`;
+/**
+ * The migrated template every bench database is copied from: migrated once per process (the
+ * schema engine's WebAssembly cannot be loaded twice in one process), dropped by dropBenchTemplate().
+ */
+let template: Promise<string> | undefined;
+const templateName = `trs_sync_bench_template_${process.pid}`;
+
+function migratedTemplate(): Promise<string> {
+  template ??= (async () => {
+    const url = new URL(admin);
+    url.pathname = `/${templateName}`;
+    await applyMigrations({ databaseUrl: url.toString() });
+    return templateName;
+  })();
+  return template;
+}
+
+export async function dropBenchTemplate(): Promise<void> {
+  if (!template) return;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${templateName} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new, migrated database. */
+export async function benchDatabase(label: string): Promise<BenchDatabase> {
+  const name = `trs_sync_bench_${label.replace(/\W/g, "_")}_${process.pid}_${randomUUID().slice(0, 6)}`;
+  const source = await migratedTemplate();
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name} TEMPLATE ${source}`);
   const url = new URL(admin);
   url.pathname = `/${name}`;
-  await applyMigrations({ databaseUrl: url.toString() });
   return {
     url: url.toString(),
     async drop() {
@@ -59,15 +88,24 @@ export interface WebProcess {
   http: Got;
   /** the upstream API with its token */
   api: Got;
+  /** Postgres statements and Redis commands the process sent (bench/round-trips.ts) */
+  roundTrips(): Promise<{ pg: number; redis: number; redisCommands: number }>;
+  resetRoundTrips(): Promise<void>;
   /** ms of one GET, checked for 200 */
   time(path: string, client?: Got): Promise<number>;
   stop(): Promise<void>;
 }
 
-export async function startWeb(databaseUrl: string): Promise<WebProcess> {
+export async function startWeb(databaseUrl: string, options: { profile?: string; env?: Record<string, string> } = {}): Promise<WebProcess> {
   const port = await freePort();
   const password = "bench-password";
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main-web.ts"], {
+  const profile = process.env.BENCH_PROFILE;
+  const flags =
+    profile && options.profile
+      ? ["--cpu-prof", `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${options.profile}-${Date.now()}.cpuprofile`]
+      : [];
+  // round-trips.ts counts Postgres statements and Redis commands (read with roundTrips())
+  const child = spawn(process.execPath, [...flags, "--import", "tsx", "--import", "./bench/round-trips.ts", "src/main-web.ts"], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -79,8 +117,9 @@ export async function startWeb(databaseUrl: string): Promise<WebProcess> {
       SESSION_SECRET: "bench-session-secret-0123456789",
       REDIS_PREFIX: `bench-${process.pid}`,
       LOG_LEVEL: "warn",
+      ...options.env,
     },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
@@ -88,7 +127,8 @@ export async function startWeb(databaseUrl: string): Promise<WebProcess> {
       await got(`${base}/healthz`, { retry: { limit: 0 } });
       break;
     } catch (error) {
-      if (i > 200) throw error;
+      // a busy machine may take a minute to start it (tsx compiles as it loads)
+      if (i > 1_200 || child.exitCode !== null) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -115,6 +155,8 @@ export async function startWeb(databaseUrl: string): Promise<WebProcess> {
     child,
     http,
     api,
+    roundTrips: () => askChild(child, "round-trips"),
+    resetRoundTrips: () => askChild<unknown>(child, "reset-round-trips").then(() => undefined),
     async time(path, client = http) {
       const started = performance.now();
       const answer = await client.get(path);
