@@ -47,6 +47,15 @@ export const envSchema = z.object({
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().max(100_000).default(900),
   /** per-request timeout towards the teacher records API */
   API_TIMEOUT: duration("API_TIMEOUT").prefault("30s"),
+  /** different jobs meeting a server error, timeout or no connection within the window that open the circuit */
+  CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(1_000).default(5),
+  CIRCUIT_FAILURE_WINDOW: duration("CIRCUIT_FAILURE_WINDOW")
+    .refine((ms) => ms >= 1_000, "CIRCUIT_FAILURE_WINDOW must be at least 1s")
+    .prefault("1m"),
+  /** how often one process probes the API while the circuit is open */
+  CIRCUIT_PROBE_INTERVAL: duration("CIRCUIT_PROBE_INTERVAL")
+    .refine((ms) => ms >= 100, "CIRCUIT_PROBE_INTERVAL must be at least 100ms")
+    .prefault("30s"),
   TRN_POLL_FIRST_DELAY: duration("TRN_POLL_FIRST_DELAY").prefault("1m"),
   TRN_POLL_MAX_INTERVAL: duration("TRN_POLL_MAX_INTERVAL").prefault("1h"),
   TRN_POLL_TIMEOUT: duration("TRN_POLL_TIMEOUT").prefault("4d"),
@@ -172,6 +181,8 @@ export interface Config {
     ratePerMinute: number;
   };
   trnPoll: { firstDelayMs: number; maxIntervalMs: number; timeoutMs: number; octoberTimeoutMs: number };
+  /** the circuit breaker in front of the teacher records API (clients/circuit-breaker.ts) */
+  circuit: { failureThreshold: number; failureWindowMs: number; probeIntervalMs: number };
   updateDebounceMs: number;
   retryBaseDelayMs: number | undefined;
   jobLockDurationMs: number;
@@ -237,6 +248,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxIntervalMs: env.TRN_POLL_MAX_INTERVAL,
       timeoutMs: env.TRN_POLL_TIMEOUT,
       octoberTimeoutMs: env.TRN_POLL_TIMEOUT_OCTOBER,
+    },
+    circuit: {
+      failureThreshold: env.CIRCUIT_FAILURE_THRESHOLD,
+      failureWindowMs: env.CIRCUIT_FAILURE_WINDOW,
+      probeIntervalMs: env.CIRCUIT_PROBE_INTERVAL,
     },
     updateDebounceMs: env.UPDATE_DEBOUNCE,
     retryBaseDelayMs: env.JOB_RETRY_BASE_DELAY,

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { createTeacherRecordsClient } from "./clients/create-client.js";
 import type { TeacherRecordsClient } from "./clients/teacher-records.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { createCircuitBreaker, type CircuitBreaker } from "./clients/circuit-breaker.js";
 
 export type Db = PrismaClient;
 
@@ -22,6 +23,8 @@ export interface Deps {
   /** opens a new connection, e.g. for a Worker's blocking commands */
   newRedis(purpose: "worker" | "events"): Redis;
   api: TeacherRecordsClient;
+  /** the circuit breaker in front of the API, its state in Redis (shared by every process) */
+  circuit: CircuitBreaker;
   metrics: Metrics;
   /** the clock: tests move it */
   now(): Date;
@@ -63,6 +66,13 @@ export function createDeps(config: Config, overrides: Partial<Pick<Deps, "now" |
     return connection;
   };
   const metrics = createMetrics();
+  const redis = newRedis("queue");
+  const circuit = createCircuitBreaker({
+    redis,
+    prefix: config.redisPrefix,
+    settings: config.circuit,
+    onError: (error) => logger.debug({ err: error.message }, "could not note an answer for the circuit breaker"),
+  });
   const api =
     overrides.api ??
     createTeacherRecordsClient({
@@ -71,15 +81,19 @@ export function createDeps(config: Config, overrides: Partial<Pick<Deps, "now" |
       apiKey: config.api.apiKey,
       version: config.api.version,
       timeoutMs: config.api.timeoutMs,
-      observe: (sample) => metrics.observeApiRequest(sample),
+      observe: (sample) => {
+        metrics.observeApiRequest(sample);
+        circuit.noteStatus(sample.status);
+      },
     });
   return {
     config,
     logger,
     prisma,
-    redis: newRedis("queue"),
+    redis,
     newRedis: (purpose) => newRedis(purpose),
     api,
+    circuit,
     metrics,
     now: overrides.now ?? (() => new Date()),
     async close() {

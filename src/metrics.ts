@@ -109,3 +109,32 @@ export function scrapeGauge<L extends string>(options: {
     },
   });
 }
+
+/**
+ * The circuit breaker's state, read from Redis at scrape time (the same on every web replica:
+ * aggregate with `max`): `trs_sync_circuit_open` 1 while open, and
+ * `trs_sync_circuit_open_since_seconds` the Unix time it opened (0 while closed), so that
+ * `time() - trs_sync_circuit_open_since_seconds` is how long the outage has lasted.
+ */
+export function circuitGauges(registry: Registry, read: () => Promise<{ open: boolean; since?: Date }>): void {
+  let latest: Promise<{ open: boolean; since?: Date }> | null = null;
+  // both gauges of one scrape come from one read
+  const state = () => (latest ??= read().finally(() => setImmediate(() => (latest = null))));
+  new Gauge({
+    name: "trs_sync_circuit_open",
+    help: "1 while the circuit breaker in front of the teacher records API is open (work paused), else 0.",
+    registers: [registry],
+    async collect() {
+      this.set((await state()).open ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "trs_sync_circuit_open_since_seconds",
+    help: "Unix time at which the open circuit opened; 0 while closed.",
+    registers: [registry],
+    async collect() {
+      const current = await state();
+      this.set(current.open && current.since ? current.since.getTime() / 1000 : 0);
+    },
+  });
+}

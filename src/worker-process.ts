@@ -5,6 +5,7 @@ import { startDispatcher } from "./jobs/dispatcher.js";
 import { startReconciler } from "./jobs/reconciler.js";
 import { startWorkers } from "./jobs/workers.js";
 import { startRetention } from "./jobs/retention.js";
+import { createCircuitMonitor } from "./jobs/circuit-monitor.js";
 
 /** BullMQ needs `maxmemory-policy noeviction`: an evicted job key is a lost job (until the reconciler runs). */
 async function warnAboutEviction(deps: Deps): Promise<void> {
@@ -20,14 +21,18 @@ async function warnAboutEviction(deps: Deps): Promise<void> {
 
 export async function startWorkerProcess(deps: Deps, queues: Queues) {
   await warnAboutEviction(deps);
-  const workers = startWorkers(deps);
+  const circuit = createCircuitMonitor(deps, queues.teacherRecords);
+  circuit.start();
+  const workers = startWorkers(deps, { circuit });
   const dispatcher = await startDispatcher(deps, queues);
   const reconciler = startReconciler(deps);
   const retention = await startRetention(deps);
   return {
     workers,
     dispatcher,
+    circuit,
     async stop() {
+      await circuit.stop();
       await reconciler.stop();
       await retention.stop();
       await dispatcher.stop();

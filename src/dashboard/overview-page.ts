@@ -4,7 +4,7 @@
  * (sync_tasks) in Postgres, which holds every job, including the ones not in Redis right now; the
  * (state, kind) and (state, error_class) indexes answer the group-bys.
  */
-import type { Db } from "../deps.js";
+import type { Db, Deps } from "../deps.js";
 import { SyncTaskKind, SyncTaskState } from "../generated/prisma/enums.js";
 import { jobNames } from "../jobs/queues.js";
 import { errorClassInfo } from "./layout.js";
@@ -65,6 +65,27 @@ export async function loadAttention(db: Db) {
     db.trainee.count({ where: { state: "recommended_for_award" } }),
   ]);
   return { failedAlerts, pendingTrns, pendingAwards };
+}
+
+/**
+ * The circuit breaker, for the banner at the top: open (since when, why, what happens next),
+ * closed, or unknown while Redis does not answer (the rest of the page comes from Postgres).
+ */
+export async function loadCircuit(deps: Pick<Deps, "circuit">) {
+  try {
+    const state = await deps.circuit.read();
+    if (!state.open) return { state: "closed" as const };
+    return {
+      state: "open" as const,
+      since: state.since,
+      reason: state.reason,
+      title: errorClassInfo(state.reason)?.title ?? state.reason,
+      detail: state.detail,
+      probeEverySeconds: Math.round(deps.circuit.settings.probeIntervalMs / 1000),
+    };
+  } catch {
+    return { state: "unknown" as const };
+  }
 }
 
 export function overviewView(overview: Overview) {

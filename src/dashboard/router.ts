@@ -16,7 +16,7 @@ import type { DashboardContext } from "./context.js";
 import { failedJobsRoutes } from "./failed-jobs-page.js";
 import { failedJobCounts, parseFilters } from "./failed-jobs.js";
 import { takeFlash } from "./flash.js";
-import { loadAttention, loadOverview, overviewView } from "./overview-page.js";
+import { loadAttention, loadCircuit, loadOverview, overviewView } from "./overview-page.js";
 import { pendingRoutes } from "./pending-pages.js";
 import { assetRoutes, createRenderer, sendView } from "./render.js";
 import { createSignInThrottle } from "./sign-in-throttle.js";
@@ -53,7 +53,12 @@ export function dashboardRouter(deps: Deps, queues: Queues): Router {
 
   router.get("/", async (req, res, next) => {
     try {
-      const [overview, attention, failed] = await Promise.all([loadOverview(db), loadAttention(db), failedJobCounts(db, parseFilters({}))]);
+      const [overview, attention, failed, circuit] = await Promise.all([
+        loadOverview(db),
+        loadAttention(db),
+        failedJobCounts(db, parseFilters({})),
+        loadCircuit(deps),
+      ]);
       sendView(res, views, "overview.njk", {
         title: "Overview",
         section: "overview",
@@ -61,6 +66,7 @@ export function dashboardRouter(deps: Deps, queues: Queues): Router {
         flash: takeFlash(req, res, auth.flashKey),
         view: overviewView(overview),
         attention,
+        circuit,
         failedTotal: failed.total,
       });
     } catch (error) {

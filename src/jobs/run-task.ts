@@ -13,7 +13,7 @@
  *    attempts), in Postgres first, so that failures are queryable without Redis. A run that lost
  *    its task meanwhile (cancelled by support, taken over after a stall) records nothing and ends.
  */
-import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
 import type { Deps } from "../deps.js";
 import { isDatabaseUnavailable, isDeterministicDatabaseError, RunSuperseded, SyncError } from "../errors.js";
 import { recordEvent } from "../trainees/events.js";
@@ -21,6 +21,7 @@ import { claimTask, recordRun, stillOwns, type Fence, type RunOutcome, type Task
 import { classify, type Classified } from "./classify.js";
 import { syncJobPayload, type SyncContext, type SyncJobDefinition, type SyncOutcome } from "./job.js";
 import { lockLifetimeMs, TraineeBusy, withTraineeLock } from "./trainee-lock.js";
+import type { CircuitMonitor } from "./circuit-monitor.js";
 
 /** When another job of the trainee holds the lock, look again after this. */
 const BUSY_RETRY_MS = 2_000;
@@ -41,6 +42,8 @@ export async function runSyncJob(options: {
   job: Job;
   token: string | undefined;
   worker?: Worker;
+  /** the circuit breaker's side in the worker: without it (handler tests) failures only retry */
+  circuit?: CircuitMonitor;
 }): Promise<RunResult> {
   const { deps, definition, job, token } = options;
   const payload = syncJobPayload.parse(job.data);
@@ -92,6 +95,18 @@ export async function runSyncJob(options: {
       return delayBy(job, token, BUSY_RETRY_MS);
     }
     const classified = classify(error, { operation: definition.operation });
+    if (options.circuit && (await circuitIsOpen(options.circuit, { deps, jobId, classified }))) {
+      // TRS is down or refuses our key: this is not the trainee's failure, and no attempt is spent
+      if (!(await record({ state: "queued" }))) return superseded();
+      await event({
+        kind: `${definition.kind}_held`,
+        outcome: "retrying",
+        ...eventError(classified),
+        message: `held back by the open circuit: ${classified.message}; the teacher records API is probed and this is sent again once it answers`,
+      });
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     if (classified.errorClass.kind !== "ignorable") {
       return (await handleFailure({ ...options, fence, classified, error, event, record })) ?? superseded();
     }
@@ -107,6 +122,18 @@ export async function runSyncJob(options: {
   if (!(await record({ state: "succeeded" }))) return superseded();
   deps.logger.info({ jobId, job: definition.name, slug: payload.slug, taskId: payload.taskId }, outcome.message);
   return { outcome: "done", message: outcome.message };
+}
+
+/** Reports a failure to the circuit breaker; true when the circuit is open. Redis failing here leaves the failure to the usual retry. */
+async function circuitIsOpen(circuit: CircuitMonitor, options: { deps: Deps; jobId: string; classified: Classified }): Promise<boolean> {
+  const { deps, jobId, classified } = options;
+  try {
+    const verdict = await circuit.failed({ jobKey: jobId, errorClass: classified.errorClass.name, detail: classified.message });
+    return verdict?.open ?? false;
+  } catch (error) {
+    deps.logger.warn({ jobId, err: (error as Error).message }, "could not consult the circuit breaker; the failure is retried as usual");
+    return false;
+  }
 }
 
 /** Puts the running job back in BullMQ's delayed set for `ms` without spending an attempt. */

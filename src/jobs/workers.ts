@@ -13,6 +13,7 @@ import { classify, classifyJobFailure } from "./classify.js";
 import { syncJobPayload } from "./job.js";
 import { recordLostFailure } from "../trainees/sync-tasks.js";
 import type { JobSample } from "../metrics.js";
+import type { CircuitMonitor } from "./circuit-monitor.js";
 
 export interface Workers {
   teacherRecords: Worker;
@@ -37,14 +38,14 @@ function observeJob(deps: Deps, queue: string, job: Job | undefined, outcome: Jo
   });
 }
 
-export function startWorkers(deps: Deps): Workers {
+export function startWorkers(deps: Deps, options: { circuit?: CircuitMonitor } = {}): Workers {
   const prefix = deps.config.redisPrefix;
   const base = deps.config.retryBaseDelayMs;
   const withBase = (policy: RetryPolicy): RetryPolicy => (base === undefined ? policy : { ...policy, baseDelayMs: base });
   const processSync = async (job: Job, token?: string) => {
     const definition = syncJobsByName.get(job.name);
     if (!definition) throw new Error(`unknown job name ${job.name}`);
-    return runSyncJob({ deps, definition, job, token, worker: teacherRecords });
+    return runSyncJob({ deps, definition, job, token, worker: teacherRecords, ...(options.circuit ? { circuit: options.circuit } : {}) });
   };
   const teacherRecords: Worker = new Worker(TEACHER_RECORDS_QUEUE, processSync, {
     connection: deps.newRedis("worker"),

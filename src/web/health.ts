@@ -1,5 +1,5 @@
 /**
- * /healthz (the process runs), /readyz (Postgres and Redis answer) and /metrics (CONTRACT.md §9).
+ * /healthz (the process runs), /readyz (Postgres and Redis answer; whether the circuit breaker is open, and since when) and /metrics (CONTRACT.md §9).
  *
  * The web process's /metrics has its own process metrics, and what belongs to the whole service:
  * jobs not yet finished by queue, name and state and failed jobs by error class (from Postgres,
@@ -13,7 +13,7 @@ import express, { type RequestHandler, type Router } from "express";
 import { Registry } from "prom-client";
 import type { Deps } from "../deps.js";
 import { jobNames, ALERTS_QUEUE, SLACK_ALERT_JOB, TEACHER_RECORDS_QUEUE, type Queues } from "../jobs/queues.js";
-import { scrapeGauge, type Metrics } from "../metrics.js";
+import { circuitGauges, scrapeGauge, type Metrics } from "../metrics.js";
 import type { SyncTaskKind } from "../generated/prisma/client.js";
 
 const withTimeout = <T>(promise: Promise<T>, ms: number) =>
@@ -95,20 +95,32 @@ function serviceRegistry(deps: Deps): Registry {
   return registry;
 }
 
+/** The circuit breaker as /readyz reports it. */
+function circuitReport(state: Awaited<ReturnType<Deps["circuit"]["read"]>>) {
+  return state.open ? { state: "open", since: state.since.toISOString(), reason: state.reason } : { state: "closed" };
+}
+
 export function healthRoutes(deps: Deps, queues: Queues): Router {
   const router = express.Router();
   const service = serviceRegistry(deps);
+  const circuit = new Registry();
+  circuitGauges(circuit, () => deps.circuit.read());
   router.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
   router.get("/readyz", async (_req, res) => {
     const [postgres, redis] = await Promise.allSettled([
       withTimeout(deps.prisma.$queryRaw`SELECT 1`, 2_000),
-      withTimeout(deps.redis.ping(), 2_000),
+      withTimeout(deps.circuit.read(), 2_000),
     ]);
     const checks = { postgres: postgres.status === "fulfilled" ? "ok" : "down", redis: redis.status === "fulfilled" ? "ok" : "down" };
     const ready = checks.postgres === "ok" && checks.redis === "ok";
-    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks });
+    // An open circuit leaves this process ready (it still takes changes); it says since when work waits.
+    res.status(ready ? 200 : 503).json({
+      status: ready ? "ready" : "not ready",
+      checks,
+      ...(redis.status === "fulfilled" ? { circuit: circuitReport(redis.value) } : {}),
+    });
   });
   router.get("/metrics", metricsAuth(deps.config.metricsToken), async (_req, res, next) => {
     try {
@@ -116,7 +128,10 @@ export function healthRoutes(deps: Deps, queues: Queues): Router {
       // with Postgres or Redis down, the scrape still answers with what it has (and the process metrics)
       const [shared, bullmq] = await Promise.allSettled([
         withTimeout(service.metrics(), 5_000),
-        withTimeout(Promise.all([queues.teacherRecords, queues.alerts].map((queue) => queue.exportPrometheusMetrics())), 2_000),
+        withTimeout(
+          Promise.all([...[queues.teacherRecords, queues.alerts].map((queue) => queue.exportPrometheusMetrics()), circuit.metrics()]),
+          2_000,
+        ),
       ]);
       if (shared.status === "fulfilled") texts.push(shared.value);
       if (bullmq.status === "fulfilled") texts.push(...bullmq.value);

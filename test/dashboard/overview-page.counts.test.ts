@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { load } from "cheerio";
 import { errorClass } from "../../src/jobs/classify.js";
+import { formatTime } from "../../src/dashboard/render.js";
 import { accounts, createTrainee, dashboardWorld, failFirstTask, signedIn, type DashboardWorld } from "./helpers.js";
 
 let t: DashboardWorld;
@@ -54,5 +55,30 @@ describe("the overview", () => {
     const recent = $("#recent-failures");
     for (const slug of slugs.slice(0, 3)) expect(recent.find(`a[href="/admin/trainees/${slug}"]`).text()).toBe(slug);
     expect(recent.text()).not.toContain(slugs[3]!);
+  });
+});
+
+describe("the circuit breaker on the overview", () => {
+  it("says when sending to TRS is paused, since when and why, and nothing once the circuit closed", async () => {
+    const viewer = await signedIn(t.url, accounts.viewer);
+    expect(load((await viewer.get("/admin")).body)("#circuit").length).toBe(0);
+
+    const verdict = await t.world.deps.circuit.recordFailure({
+      jobKey: "job-1",
+      errorClass: "unauthorized",
+      detail: "PUT /v3/persons/{trn} → 401",
+    });
+    if (!verdict.open) throw new Error("the circuit did not open");
+    const $ = load((await viewer.get("/admin")).body);
+    expect($("#circuit").attr("data-state")).toBe("open");
+    const text = $("#circuit").text().replace(/\s+/g, " ");
+    expect(text).toContain("Sending to TRS is paused");
+    expect(text).toContain(errorClass("unauthorized").title.toLowerCase());
+    expect(text).toContain("PUT /v3/persons/{trn} → 401");
+    expect(text).toMatch(/every 30 seconds/);
+    expect($("#circuit .app-nowrap").text().trim()).toBe(formatTime(verdict.since));
+
+    expect(await t.world.deps.circuit.close(verdict.since)).toBe(true);
+    expect(load((await viewer.get("/admin")).body)("#circuit").length).toBe(0);
   });
 });

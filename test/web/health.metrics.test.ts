@@ -131,11 +131,32 @@ describe("/healthz and /readyz", () => {
     const web = await serve(createApp(world.deps, world.queues));
     try {
       expect((await fetchText(`${web.url}/healthz`)).status).toBe(200);
-      expect(JSON.parse((await fetchText(`${web.url}/readyz`)).body)).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
+      expect(JSON.parse((await fetchText(`${web.url}/readyz`)).body)).toEqual({
+        status: "ready",
+        checks: { postgres: "ok", redis: "ok" },
+        circuit: { state: "closed" },
+      });
+      // an open circuit leaves web ready (it still takes changes) and says since when, and why
+      const verdict = await world.deps.circuit.recordFailure({
+        jobKey: "j",
+        errorClass: "forbidden",
+        detail: "PUT /v3/persons/{trn} → 403",
+      });
+      if (!verdict.open) throw new Error("the circuit did not open");
+      const open = await fetchText(`${web.url}/readyz`);
+      expect(open.status).toBe(200);
+      expect(JSON.parse(open.body).circuit).toEqual({ state: "open", since: verdict.since.toISOString(), reason: "forbidden" });
+      const scrapeOpen = await fetchText(`${web.url}/metrics`);
+      expect(sample(scrapeOpen.body, "trs_sync_circuit_open", {})).toBe(1);
+      expect(sample(scrapeOpen.body, "trs_sync_circuit_open_since_seconds", {})).toBe(verdict.since.getTime() / 1000);
+      await world.deps.circuit.close(verdict.since);
+      const scrapeClosed = await fetchText(`${web.url}/metrics`);
+      expect(sample(scrapeClosed.body, "trs_sync_circuit_open", {})).toBe(0);
+      expect(sample(scrapeClosed.body, "trs_sync_circuit_open_since_seconds", {})).toBe(0);
       await redis.stop();
       const down = await fetchText(`${web.url}/readyz`);
       expect(down.status).toBe(503);
-      expect(JSON.parse(down.body).checks).toEqual({ postgres: "ok", redis: "down" });
+      expect(JSON.parse(down.body)).toEqual({ status: "not ready", checks: { postgres: "ok", redis: "down" } });
       // the scrape still answers, with what Postgres knows, and says Redis could not be read
       const scrape = await fetchText(`${web.url}/metrics`);
       expect(scrape.status).toBe(200);
