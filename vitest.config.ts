@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // the Redis Cluster run and the fault suite have commands of their own (npm run test:scale-out, test:faults)
+    exclude: [...configDefaults.exclude, "test/scale-out/**", "test/faults/**"],
     globalSetup: ["test/support/global-setup.ts"],
     setupFiles: ["test/support/per-file.ts"],
     testTimeout: 30_000,

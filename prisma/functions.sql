@@ -17,6 +17,18 @@ DROP TRIGGER IF EXISTS sync_events_append_only ON "sync_events";
 CREATE TRIGGER sync_events_append_only BEFORE UPDATE OR DELETE ON "sync_events"
   FOR EACH ROW EXECUTE FUNCTION sync_events_append_only();
 
+-- TRUNCATE fires no row trigger, so the append-only tables refuse it with a statement trigger of
+-- their own. Nothing in trs-sync truncates: the retention job deletes row by row, and the tests
+-- drop their databases. (TRUNCATE ... CASCADE from trainees reaches these tables and is refused too.)
+CREATE OR REPLACE FUNCTION trs_sync_refuse_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '% is append-only: it is never truncated', TG_TABLE_NAME;
+END
+$$;
+DROP TRIGGER IF EXISTS sync_events_no_truncate ON "sync_events";
+CREATE TRIGGER sync_events_no_truncate BEFORE TRUNCATE ON "sync_events"
+  FOR EACH STATEMENT EXECUTE FUNCTION trs_sync_refuse_truncate();
+
 -- Wake the outbox dispatchers (LISTEN trs_sync_dispatch) when work appears or changes state.
 -- NOTIFY is delivered at commit and folded within a transaction, so this costs one message.
 CREATE OR REPLACE FUNCTION trs_sync_notify_dispatch() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -60,6 +72,9 @@ $$;
 DROP TRIGGER IF EXISTS audit_log_append_only ON "audit_log";
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON "audit_log"
   FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+DROP TRIGGER IF EXISTS audit_log_no_truncate ON "audit_log";
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON "audit_log"
+  FOR EACH STATEMENT EXECUTE FUNCTION trs_sync_refuse_truncate();
 
 -- A failed task always says when it failed: the failed-jobs page sorts and pages on it.
 CREATE OR REPLACE FUNCTION sync_tasks_failed_at() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -73,3 +88,68 @@ $$;
 DROP TRIGGER IF EXISTS sync_tasks_failed_at ON "sync_tasks";
 CREATE TRIGGER sync_tasks_failed_at BEFORE INSERT OR UPDATE OF state ON "sync_tasks"
   FOR EACH ROW EXECUTE FUNCTION sync_tasks_failed_at();
+
+-- Outbound events to the upstream application (src/jobs/upstream-webhooks.ts), written here, in the
+-- transaction of the fact itself: a fact committed has its event, a fact rolled back has none, and
+-- each change of a row fires once, whichever process (web, worker, CLI) writes it. Whether anything
+-- is written is decided by the database, not the connection: the one row of upstream_webhook_settings,
+-- which the worker writes at start (on when its UPSTREAM_WEBHOOK_URL is set; no row, nothing written).
+-- At most one row (not expressible in schema.prisma, and a CHECK in a migration stalls the WebAssembly
+-- schema engine's replay, so it lives here).
+ALTER TABLE "upstream_webhook_settings" DROP CONSTRAINT IF EXISTS "upstream_webhook_settings_one_row";
+ALTER TABLE "upstream_webhook_settings" ADD CONSTRAINT "upstream_webhook_settings_one_row" CHECK ("id");
+CREATE OR REPLACE FUNCTION upstream_webhooks_enabled() RETURNS boolean LANGUAGE sql STABLE AS $$
+  SELECT coalesce((SELECT enabled FROM upstream_webhook_settings WHERE id), false)
+$$;
+
+CREATE OR REPLACE FUNCTION upstream_webhook_enqueue(p_type text, p_trainee uuid, p_data jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  v_slug text;
+BEGIN
+  SELECT slug INTO v_slug FROM trainees WHERE id = p_trainee;
+  INSERT INTO upstream_webhooks (event_id, type, trainee_id, trainee_slug, payload, created_at, next_attempt_at)
+  VALUES (gen_random_uuid(), p_type, p_trainee, v_slug, jsonb_build_object('slug', v_slug) || p_data, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC');
+END
+$$;
+
+CREATE OR REPLACE FUNCTION trainees_upstream_webhooks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT upstream_webhooks_enabled() THEN
+    RETURN NULL;
+  END IF;
+  IF NEW.trn IS NOT NULL AND OLD.trn IS NULL THEN
+    PERFORM upstream_webhook_enqueue('trn.received', NEW.id, jsonb_build_object('trn', NEW.trn));
+  END IF;
+  IF NEW.state = 'awarded' AND OLD.state IS DISTINCT FROM 'awarded' THEN
+    PERFORM upstream_webhook_enqueue('trainee.awarded', NEW.id,
+      jsonb_build_object('trn', NEW.trn, 'awardedAt', to_char(NEW.awarded_at, 'YYYY-MM-DD')));
+  END IF;
+  RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS trainees_upstream_webhooks ON "trainees";
+CREATE TRIGGER trainees_upstream_webhooks AFTER UPDATE OF trn, state ON "trainees"
+  FOR EACH ROW EXECUTE FUNCTION trainees_upstream_webhooks();
+
+-- sync.failed: a task failed for good. sync.recovered: a task that had failed (failed_at is kept)
+-- succeeded after a retry, or support cancelled it (the trainee's line moves on).
+CREATE OR REPLACE FUNCTION sync_tasks_upstream_webhooks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.state IS NOT DISTINCT FROM OLD.state OR NOT upstream_webhooks_enabled() THEN
+    RETURN NULL;
+  END IF;
+  IF NEW.state = 'failed' THEN
+    PERFORM upstream_webhook_enqueue('sync.failed', NEW.trainee_id, jsonb_build_object(
+      'taskId', NEW.id::text, 'jobType', replace(NEW.kind::text, '_', '-'), 'errorClass', NEW.error_class,
+      'httpStatus', NEW.http_status, 'errorCode', NEW.error_code, 'message', NEW.error_message,
+      'failedAt', to_char(NEW.failed_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')));
+  ELSIF NEW.state IN ('succeeded', 'cancelled') AND NEW.failed_at IS NOT NULL THEN
+    PERFORM upstream_webhook_enqueue('sync.recovered', NEW.trainee_id, jsonb_build_object(
+      'taskId', NEW.id::text, 'jobType', replace(NEW.kind::text, '_', '-'), 'resolution', NEW.state::text));
+  END IF;
+  RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS sync_tasks_upstream_webhooks ON "sync_tasks";
+CREATE TRIGGER sync_tasks_upstream_webhooks AFTER UPDATE OF state ON "sync_tasks"
+  FOR EACH ROW EXECUTE FUNCTION sync_tasks_upstream_webhooks();

@@ -10,8 +10,13 @@
  * - REDIS_URL: default redis://127.0.0.1:6379
  * - PORT: web, default 3000 (another free port when taken; 0 = any); SANDBOX_PORT: default 3100 (likewise)
  * - LOG_LEVEL: default warn, so the summary stays readable (info shows every job)
+ * - UPSTREAM_WEBHOOK_URL (+ _SECRET): where events for the upstream application go; default a local
+ *   receiver that verifies and prints them (scripts/demo/upstream-receiver.ts)
  * - REDIS_PREFIX (default trs-sync-demo), TEACHER_RECORDS_API (trs or dqt), SLACK_WEBHOOK_URL,
  *   TRN_POLL_*, UPDATE_DEBOUNCE: as for the service (scripts/demo/environment.ts has the demo's values)
+ * - TRS_WEBHOOKS: on by default in the demo: the sandbox sends signed trn_request.completed webhooks
+ *   to the web app's /webhooks/trs, and polling becomes the fallback (TRN_POLL_WEBHOOK_*, a minute in
+ *   the demo); TRS_WEBHOOKS=off polls only, as without webhooks
  * - DEMO_EXIT_AFTER_SEED=1: once the trainees are where their stories end (at most 60 s), stop
  *   everything and exit 0, or 1 when one is not (for tests and CI)
  *
@@ -30,6 +35,7 @@ import { createSandbox, type Sandbox, type SandboxOptions } from "../src/sandbox
 import { createApp } from "../src/web/app.js";
 import { startWorkerProcess } from "../src/worker-process.js";
 import { demoAccounts, demoEnvironment, demoToken, sandboxKey } from "./demo/environment.js";
+import { startDemoReceiver } from "./demo/upstream-receiver.js";
 import { Lifecycle } from "./demo/lifecycle.js";
 import { runFollowUps, seedTrainees, upstreamClient, waitForStories, type Say } from "./demo/seed.js";
 import { DemoError, ensurePostgres, ensureRedis } from "./demo/services.js";
@@ -175,13 +181,25 @@ async function start(): Promise<void> {
   const webUrl = `http://127.0.0.1:${port}`;
   lifecycle.add("web", { label: "web", stop: () => closeServer(server) });
 
+  // events for the upstream application go to a local receiver that prints them, unless a URL is given
+  const receiver = env.UPSTREAM_WEBHOOK_URL ? null : await startDemoReceiver({ say: progress });
+  if (receiver) lifecycle.add("receiver", { label: "upstream event receiver", stop: receiver.close });
+
   let config: Config;
   try {
-    config = loadConfig(demoEnvironment({ env, databaseUrl: postgres.databaseUrl, redisUrl, sandboxUrl, webUrl, port }));
+    config = loadConfig({
+      ...demoEnvironment({ env, databaseUrl: postgres.databaseUrl, redisUrl, sandboxUrl, webUrl, port }),
+      ...(receiver ? { UPSTREAM_WEBHOOK_URL: receiver.url, UPSTREAM_WEBHOOK_SECRET: receiver.secret } : {}),
+    });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const line of error.problems) console.error(`configuration: ${line}`);
     return void (await stopAll(78, "configuration error"));
+  }
+  if (config.trsWebhooks && config.api.kind === "trs") {
+    // as TRS would be told by its support team: our endpoint, which verifies against the sandbox's JWKS
+    sandbox.setWebhookUrl(`${webUrl}/webhooks/trs`);
+    say(`  TRS webhooks on: the sandbox posts to ${webUrl}/webhooks/trs (keys at ${sandboxUrl}/webhook-jwks)`);
   }
   const deps = createDeps(config);
   const queues = createQueues(deps.redis, config.redisPrefix);
@@ -243,6 +261,7 @@ function printSummary(options: { webUrl: string; sandboxUrl: string; config: Con
       ),
       `  ${`sandbox ${config.api.kind.toUpperCase()} API`.padEnd(16)} ${sandboxUrl}   (key "${sandboxKey}")`,
       `  request log      ${sandboxUrl}/__sandbox/requests`,
+      `  upstream events  ${config.upstreamWebhooks?.url ?? "off"}   (printed below as "upstream event ...")`,
       `  logs             pino JSON on stdout at level ${config.logLevel}${config.logLevel === "warn" ? " (LOG_LEVEL=info shows every job)" : ""}`,
       "",
       "Seeded trainees:",

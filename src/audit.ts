@@ -1,14 +1,17 @@
 /**
  * The audit log (CONTRACT.md §8): every support action, from the dashboard, Bull Board, the CLI or
  * the API, with who, what, which jobs or trainees, when, and the result. Append-only: a trigger
- * refuses UPDATE and DELETE (prisma/functions.sql).
+ * refuses UPDATE, DELETE and TRUNCATE (prisma/functions.sql).
  */
 import type { Db } from "./deps.js";
 import { Prisma } from "./generated/prisma/client.js";
 import { SupportActionError } from "./errors.js";
 
-/** Targets kept per entry; a bulk action over more records the count and the first ones. */
-const maxTargets = 1_000;
+/**
+ * Targets kept per entry; an entry over more records the count and the first ones. A bulk batch
+ * (500 trainees and their failed jobs, sync-tasks-bulk.ts) fits whole.
+ */
+const maxTargets = 5_000;
 
 export interface AuditInput {
   actor: string;

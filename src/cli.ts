@@ -13,20 +13,46 @@ import { cancelTask, restartTrnPolling, resubmitForTrn, retryTask, SupportAction
 import { importFromRegister } from "./trainees/import-from-register.js";
 import { createQueues } from "./jobs/queues.js";
 import { queueControl } from "./jobs/enqueue.js";
+import { audited } from "./audit.js";
 
 const usage = `usage: npm run cli -- COMMAND
   error-classes                 the table of error classes, with their remediation
-  poll-trn SLUG [--for 4d]      restart polling for a trainee's TRN with a new deadline
-  resubmit-trn SLUG             open a new TRN request for a trainee (new request id and deadline)
-  retry TASK_ID                 retry a failed job (and the failed jobs before it for that trainee)
-  cancel TASK_ID --reason TEXT  cancel a failed job: it leaves the trainee's line, the work behind it runs
+  poll-trn SLUG [--for 4d] --actor NAME
+                                restart polling for a trainee's TRN with a new deadline
+  resubmit-trn SLUG --actor NAME
+                                open a new TRN request for a trainee (new request id and deadline)
+  retry TASK_ID --actor NAME    retry a failed job (and the failed jobs before it for that trainee)
+  cancel TASK_ID --reason TEXT --actor NAME
+                                cancel a failed job: it leaves the trainee's line, the work behind it runs
   import FILE                   cutover: store trainees exported from Register (JSON Lines), sending nothing
-  hash-password [PASSWORD]      print a hash for DASHBOARD_USERS (reads stdin when no argument)`;
+  hash-password [PASSWORD]      print a hash for DASHBOARD_USERS (reads stdin when no argument)
+
+Support commands name the person acting (--actor, e.g. their dashboard name): the audit log and
+the trainee's timeline say who did it, as they do for the dashboard's actions.`;
 
 function option(args: string[], name: string): string | undefined {
   const index = args.indexOf(name);
-  return index >= 0 ? args[index + 1] : undefined;
+  const value = index >= 0 ? args[index + 1] : undefined;
+  // `--actor --reason x` is a missing value, not an actor called "--reason"
+  return value === undefined || value.startsWith("--") ? undefined : value;
 }
+
+/**
+ * The person a support command acts for. A login name on a shared production box says nothing
+ * about who ran it, so the CLI asks rather than guessing from $USER.
+ */
+function actorOf(args: string[]): string | undefined {
+  const actor = option(args, "--actor")?.trim();
+  return actor && actor.length <= 100 && !/[\u0000-\u001f\u007f]/.test(actor) ? actor : undefined;
+}
+
+/** The audit log's action names, shared with the dashboard's actions that do the same. */
+const auditActions = {
+  "poll-trn": "extend-trn-deadline",
+  "resubmit-trn": "resubmit-for-trn",
+  cancel: "cancel",
+  retry: "retry",
+} as const;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -88,49 +114,68 @@ async function main(args: string[]): Promise<number> {
     case "cancel":
     case "retry": {
       const target = rest[0];
-      if (!target) {
+      if (!target || target.startsWith("--")) {
         console.error(usage);
+        return 2;
+      }
+      const actor = actorOf(rest);
+      if (!actor) {
+        console.error(`${command} needs --actor NAME: the person doing it, for the audit log (up to 100 characters)`);
+        return 2;
+      }
+      // every argument checked before anything is opened or done
+      const forMs = parseDuration(option(rest, "--for") ?? "4d");
+      if (command === "poll-trn" && forMs === null) {
+        console.error("--for takes a duration such as 4d or 36h");
+        return 2;
+      }
+      const reason = option(rest, "--reason");
+      if (command === "cancel" && (!/^\d+$/.test(target) || !reason)) {
+        console.error('cancel takes a task id (a number) and --reason "why it must not be sent"');
+        return 2;
+      }
+      if (command === "retry" && !/^\d+$/.test(target)) {
+        console.error("retry takes a task id (a number)");
         return 2;
       }
       const deps = createDeps(loadConfigOrExit());
       const queues = createQueues(deps.redis, deps.config.redisPrefix);
       const queue = queueControl(queues);
-      const actor = `cli:${process.env.USER ?? "unknown"}`;
+      const db = deps.prisma;
+      const now = deps.now();
+      /** Recorded in the audit log like the dashboard's actions, whatever the outcome. */
+      const audit = <T>(targets: string[], run: () => Promise<T>, summary: (result: T) => string) =>
+        audited(db, { actor, action: auditActions[command], targets, details: { via: "cli" } }, run, summary);
       try {
         if (command === "poll-trn") {
-          const forMs = parseDuration(option(rest, "--for") ?? "4d");
-          if (forMs === null) {
-            console.error("--for takes a duration such as 4d or 36h");
-            return 2;
-          }
-          const result = await restartTrnPolling({ db: deps.prisma, slug: target, forMs, now: deps.now(), actor, queue });
+          const result = await audit(
+            [`trainee:${target}`],
+            () => restartTrnPolling({ db, slug: target, forMs: forMs!, now, actor, queue }),
+            (r) => `polling request ${r.requestId} until ${r.deadlineAt.toISOString()}`,
+          );
           console.log(`polling request ${result.requestId} until ${result.deadlineAt.toISOString()}`);
         } else if (command === "resubmit-trn") {
-          const result = await resubmitForTrn({
-            db: deps.prisma,
-            slug: target,
-            now: deps.now(),
-            trnPoll: deps.config.trnPoll,
-            actor,
-            queue,
-          });
+          const result = await audit(
+            [`trainee:${target}`],
+            () => resubmitForTrn({ db, slug: target, now, trnPoll: deps.config.trnPoll, actor, queue }),
+            (r) => `new TRN request ${r.requestId}, deadline ${r.deadlineAt.toISOString()}`,
+          );
           console.log(`new TRN request ${result.requestId}, deadline ${result.deadlineAt.toISOString()}`);
         } else if (command === "cancel") {
-          const reason = option(rest, "--reason");
-          if (!/^\d+$/.test(target) || !reason) {
-            console.error('cancel takes a task id (a number) and --reason "why it must not be sent"');
-            return 2;
-          }
-          const { cancelled, next } = await cancelTask({ db: deps.prisma, taskId: BigInt(target), reason, now: deps.now(), actor, queue });
+          const { cancelled, next } = await audit(
+            [`task:${target}`],
+            () => cancelTask({ db, taskId: BigInt(target), reason: reason!, now, actor, queue }),
+            (r) => `cancelled ${r.cancelled.kind} #${r.cancelled.id}: ${reason}`,
+          );
           console.log(
             `cancelled ${cancelled.kind} #${cancelled.id}${next ? `; next in line: ${next.kind} #${next.id}` : "; nothing waits behind it"}`,
           );
         } else {
-          if (!/^\d+$/.test(target)) {
-            console.error("retry takes a task id (a number)");
-            return 2;
-          }
-          const tasks = await retryTask({ db: deps.prisma, taskId: BigInt(target), now: deps.now(), actor });
+          const tasks = await audit(
+            [`task:${target}`],
+            () => retryTask({ db, taskId: BigInt(target), now, actor }),
+            (r) => `will run again: ${r.map((t) => `${t.kind} #${t.id}`).join(", then ")}`,
+          );
           console.log(`will run again, in this order: ${tasks.map((t) => `${t.kind} #${t.id}`).join(", ")}`);
         }
         return 0;

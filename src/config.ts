@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { parseDuration } from "./duration.js";
+import { parseTrustProxy, type TrustProxy } from "./trust-proxy.js";
 
 const duration = (name: string) =>
   z.string().transform((text, ctx) => {
@@ -32,6 +33,22 @@ export const envSchema = z.object({
   TRS_SYNC_DEMO: optional(z.enum(["1", "true"])),
   DATABASE_URL: url.default("postgresql://postgres@127.0.0.1:5432/trs_sync"),
   REDIS_URL: url.default("redis://127.0.0.1:6379"),
+  /**
+   * a Redis Cluster instead of REDIS_URL: its seed nodes, comma-separated redis:// URLs. Every key
+   * of trs-sync and BullMQ must then live on one node, so REDIS_PREFIX must carry a hash tag, e.g.
+   * `{trs-sync}` (BullMQ's own rule for clusters)
+   */
+  REDIS_CLUSTER_NODES: optional(
+    z
+      .string()
+      .transform((text) =>
+        text
+          .split(",")
+          .map((part) => part.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(url).min(1, "REDIS_CLUSTER_NODES needs at least one redis:// URL")),
+  ),
   /** BullMQ key prefix; tests give each file its own */
   REDIS_PREFIX: z.string().min(1).default("trs-sync"),
   TEACHER_RECORDS_API: z.enum(["trs", "dqt"]).prefault("trs"),
@@ -43,8 +60,24 @@ export const envSchema = z.object({
     .prefault("20250627"),
   DQT_API_BASE_URL: optional(url),
   DQT_API_KEY: optional(z.string().min(1)),
-  /** requests per minute to the teacher records API, across all workers (TRS allows 1000) */
-  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().max(100_000).default(900),
+  /**
+   * requests to the teacher records API in any window of API_RATE_LIMIT_WINDOW (a minute), across
+   * every process (TRS allows 1000); `off` for none (a local fake API, the benchmark's baseline)
+   */
+  API_RATE_LIMIT_PER_MINUTE: z.union([z.literal("off"), z.coerce.number().int().positive().max(100_000)]).default(900),
+  /** the window the limit counts in; a minute, as TRS counts, except in tests and the benchmark */
+  API_RATE_LIMIT_WINDOW: duration("API_RATE_LIMIT_WINDOW")
+    .refine((ms) => ms >= 100 && ms <= 3_600_000, "API_RATE_LIMIT_WINDOW must be between 100ms and 1h")
+    .prefault("1m"),
+  /**
+   * how long a request may wait for a slot while its job holds the trainee's lock; a longer wait
+   * delays the job instead (no attempt spent)
+   */
+  API_RATE_LIMIT_MAX_WAIT: duration("API_RATE_LIMIT_MAX_WAIT")
+    .refine((ms) => ms <= 60_000, "API_RATE_LIMIT_MAX_WAIT must be at most 1m (the trainee's lock is held meanwhile)")
+    .prefault("10s"),
+  /** where traces go (OTLP over HTTP); tracing is off without it (telemetry.ts) */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(url),
   /** per-request timeout towards the teacher records API */
   API_TIMEOUT: duration("API_TIMEOUT").prefault("30s"),
   /** different jobs meeting a server error, timeout or no connection within the window that open the circuit */
@@ -60,6 +93,15 @@ export const envSchema = z.object({
   TRN_POLL_MAX_INTERVAL: duration("TRN_POLL_MAX_INTERVAL").prefault("1h"),
   TRN_POLL_TIMEOUT: duration("TRN_POLL_TIMEOUT").prefault("4d"),
   TRN_POLL_TIMEOUT_OCTOBER: duration("TRN_POLL_TIMEOUT_OCTOBER").prefault("10d"),
+  /**
+   * on: TRS tells us of completed TRN requests by webhook (POST /webhooks/trs, signed, keys at
+   * <TRS_API_BASE_URL>/webhook-jwks) and polling is only the fallback; default off
+   */
+  TRS_WEBHOOKS: z.enum(["on", "off"]).prefault("off"),
+  /** with TRS_WEBHOOKS=on: the first fallback poll this long after the request; default 6h */
+  TRN_POLL_WEBHOOK_FIRST_DELAY: duration("TRN_POLL_WEBHOOK_FIRST_DELAY").prefault("6h"),
+  /** with TRS_WEBHOOKS=on: the longest interval between fallback polls; default 6h */
+  TRN_POLL_WEBHOOK_MAX_INTERVAL: duration("TRN_POLL_WEBHOOK_MAX_INTERVAL").prefault("6h"),
   /** an update waits this long before it is sent, so that quick edits become one update */
   UPDATE_DEBOUNCE: duration("UPDATE_DEBOUNCE").prefault("5s"),
   /** first retry delay of a failed job (doubles per attempt); unset: each job's own (30s sync, 10s alerts) */
@@ -77,23 +119,54 @@ export const envSchema = z.object({
   /** how often the reconciler compares Postgres with Redis */
   RECONCILE_INTERVAL: duration("RECONCILE_INTERVAL").prefault("30s"),
   SLACK_WEBHOOK_URL: optional(url),
+  /** where the worker POSTs events for the upstream application (src/jobs/upstream-webhooks.ts); the worker's setting decides, for every process, whether events are recorded (upstream_webhook_settings) */
+  UPSTREAM_WEBHOOK_URL: optional(url),
+  /**
+   * signs those events (Standard Webhooks): `whsec_<base64>` uses the decoded bytes as the HMAC key,
+   * any other value its UTF-8 bytes; required with UPSTREAM_WEBHOOK_URL, at least 16 characters
+   */
+  UPSTREAM_WEBHOOK_SECRET: optional(
+    z
+      .string()
+      .min(16, "UPSTREAM_WEBHOOK_SECRET must be at least 16 characters")
+      .refine(
+        (secret) =>
+          !secret.startsWith("whsec_") ||
+          (/^[A-Za-z0-9+/]+={0,2}$/.test(secret.slice(6)) && Buffer.from(secret.slice(6), "base64").length >= 24),
+        "UPSTREAM_WEBHOOK_SECRET: a whsec_ secret must be base64 of at least 24 bytes (Standard Webhooks)",
+      ),
+  ),
+  /** per-request timeout of an event POST */
+  UPSTREAM_WEBHOOK_TIMEOUT: duration("UPSTREAM_WEBHOOK_TIMEOUT").prefault("10s"),
+  /** first retry delay after a failed POST; doubles per attempt up to UPSTREAM_WEBHOOK_RETRY_MAX (never given up) */
+  UPSTREAM_WEBHOOK_RETRY_BASE: duration("UPSTREAM_WEBHOOK_RETRY_BASE").prefault("5s"),
+  UPSTREAM_WEBHOOK_RETRY_MAX: duration("UPSTREAM_WEBHOOK_RETRY_MAX").prefault("1h"),
+  /** how often the sender looks for due events */
+  UPSTREAM_WEBHOOK_INTERVAL: duration("UPSTREAM_WEBHOOK_INTERVAL")
+    .refine((ms) => ms >= 10, "UPSTREAM_WEBHOOK_INTERVAL must be at least 10ms")
+    .prefault("1s"),
   PUBLIC_BASE_URL: optional(url),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   API_TOKENS: optional(z.string()),
   DASHBOARD_USERS: optional(z.string()),
   SESSION_SECRET: optional(z.string().min(16, "SESSION_SECRET must be at least 16 characters")),
   /**
-   * Express "trust proxy" for the load balancer in front of web: a hop count ("1") or a list of
-   * addresses or subnets ("10.0.0.0/8,loopback"). Off by default; never "true", which would let a
-   * client choose its own address (and so dodge the sign-in throttle).
+   * Express "trust proxy" for the load balancer in front of web: off (default), a hop count ("1") or
+   * a list of addresses, subnets and Express's names ("10.0.0.0/8,loopback"), each entry checked in
+   * src/trust-proxy.ts. Never "true", which would let a client choose its own address (and so dodge
+   * the sign-in throttle).
    */
-  TRUST_PROXY: optional(
-    z
-      .string()
-      .trim()
-      .refine((text) => !/^(true|yes|all|\*)$/i.test(text), "TRUST_PROXY must be a hop count or a list of addresses, never true")
-      .refine((text) => /^(off|false|\d{1,2}|[0-9A-Za-z.:/_, -]+)$/i.test(text), "TRUST_PROXY must be a hop count or a list of addresses"),
-  ),
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      const parsed = parseTrustProxy(text);
+      if ("problem" in parsed) {
+        ctx.addIssue({ code: "custom", message: parsed.problem });
+        return z.NEVER;
+      }
+      return parsed.value;
+    }),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).prefault("info"),
   /** when set, GET /metrics (web and worker) needs `Authorization: Bearer <METRICS_TOKEN>` */
   METRICS_TOKEN: optional(z.string().min(16, "METRICS_TOKEN must be at least 16 characters")),
@@ -145,6 +218,17 @@ function crossVariableProblems(source: NodeJS.ProcessEnv): string[] {
     }
   }
   if (!demo && source.NODE_ENV === "production" && !has("SESSION_SECRET")) problems.push("SESSION_SECRET is required outside demo");
+  if (has("REDIS_CLUSTER_NODES") && !/\{[^{}]+\}/.test(source.REDIS_PREFIX ?? "")) {
+    problems.push(
+      "REDIS_PREFIX must carry a hash tag such as {trs-sync} when REDIS_CLUSTER_NODES is set: BullMQ's keys must share one cluster slot",
+    );
+  }
+  if (has("UPSTREAM_WEBHOOK_URL") && !has("UPSTREAM_WEBHOOK_SECRET")) {
+    problems.push("UPSTREAM_WEBHOOK_SECRET is required when UPSTREAM_WEBHOOK_URL is set: every event is signed");
+  }
+  if (has("UPSTREAM_WEBHOOK_SECRET") && !has("UPSTREAM_WEBHOOK_URL")) {
+    problems.push("UPSTREAM_WEBHOOK_SECRET is set without UPSTREAM_WEBHOOK_URL: no events would be sent");
+  }
   const pool = Number(source.DATABASE_POOL_SIZE);
   const concurrency = Number(source.WORKER_CONCURRENCY || 10);
   if (has("DATABASE_POOL_SIZE") && Number.isInteger(pool) && Number.isInteger(concurrency) && pool < concurrency + 2) {
@@ -170,6 +254,8 @@ export interface Config {
   env: Env;
   databaseUrl: string;
   redisUrl: string;
+  /** seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); null for one Redis at redisUrl */
+  redisClusterNodes: string[] | null;
   redisPrefix: string;
   api: {
     kind: "trs" | "dqt";
@@ -178,9 +264,22 @@ export interface Config {
     /** X-Api-Version, TRS only */
     version: string;
     timeoutMs: number;
-    ratePerMinute: number;
+    /** requests allowed in any window of `rateWindowMs`; null when the limit is off */
+    ratePerMinute: number | null;
+    rateWindowMs: number;
+    /** ms a request may wait for a slot before its job is delayed instead */
+    rateMaxWaitMs: number;
   };
-  trnPoll: { firstDelayMs: number; maxIntervalMs: number; timeoutMs: number; octoberTimeoutMs: number };
+  trnPoll: {
+    firstDelayMs: number;
+    maxIntervalMs: number;
+    timeoutMs: number;
+    octoberTimeoutMs: number;
+    /** set when TRS_WEBHOOKS=on: polling is the fallback, on this slower schedule */
+    webhooks?: { firstDelayMs: number; maxIntervalMs: number };
+  };
+  /** TRS_WEBHOOKS=on: POST /webhooks/trs is served */
+  trsWebhooks: boolean;
   /** the circuit breaker in front of the teacher records API (clients/circuit-breaker.ts) */
   circuit: { failureThreshold: number; failureWindowMs: number; probeIntervalMs: number };
   updateDebounceMs: number;
@@ -190,17 +289,30 @@ export interface Config {
   databasePoolSize: number;
   reconcileIntervalMs: number;
   slackWebhookUrl: string | undefined;
+  /** outbound events to the upstream application; null when UPSTREAM_WEBHOOK_URL is unset */
+  upstreamWebhooks: {
+    url: string;
+    secret: string;
+    timeoutMs: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    intervalMs: number;
+  } | null;
   publicBaseUrl: string;
+  /** PUBLIC_BASE_URL as given (null when not set): the base of the URL TRS signs its webhooks for */
+  publicBaseUrlGiven: string | null;
   port: number;
   apiTokens: string[];
   dashboardUsers: { name: string; role: "viewer" | "support"; passwordHash: string }[];
   sessionSecret: string | undefined;
   /** Express "trust proxy": false, a hop count, or addresses */
-  trustProxy: false | number | string[];
+  trustProxy: TrustProxy;
   production: boolean;
   logLevel: Env["LOG_LEVEL"];
   demo: boolean;
   metricsToken: string | undefined;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: traces are sent there; none, no tracing */
+  otelEndpoint: string | undefined;
   /** the worker's metrics port; null: none */
   metricsPort: number | null;
   /** ms of history kept by the daily retention job; null: kept for ever */
@@ -234,6 +346,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     env,
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
+    redisClusterNodes: env.REDIS_CLUSTER_NODES ?? null,
     redisPrefix: env.REDIS_PREFIX,
     api: {
       kind: env.TEACHER_RECORDS_API,
@@ -241,14 +354,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       apiKey: (trs ? env.TRS_API_KEY : env.DQT_API_KEY) ?? "sandbox-key",
       version: env.TRS_API_VERSION,
       timeoutMs: env.API_TIMEOUT,
-      ratePerMinute: env.API_RATE_LIMIT_PER_MINUTE,
+      ratePerMinute: env.API_RATE_LIMIT_PER_MINUTE === "off" ? null : env.API_RATE_LIMIT_PER_MINUTE,
+      rateWindowMs: env.API_RATE_LIMIT_WINDOW,
+      rateMaxWaitMs: env.API_RATE_LIMIT_MAX_WAIT,
     },
     trnPoll: {
       firstDelayMs: env.TRN_POLL_FIRST_DELAY,
       maxIntervalMs: env.TRN_POLL_MAX_INTERVAL,
       timeoutMs: env.TRN_POLL_TIMEOUT,
       octoberTimeoutMs: env.TRN_POLL_TIMEOUT_OCTOBER,
+      ...(env.TRS_WEBHOOKS === "on"
+        ? { webhooks: { firstDelayMs: env.TRN_POLL_WEBHOOK_FIRST_DELAY, maxIntervalMs: env.TRN_POLL_WEBHOOK_MAX_INTERVAL } }
+        : {}),
     },
+    trsWebhooks: env.TRS_WEBHOOKS === "on",
     circuit: {
       failureThreshold: env.CIRCUIT_FAILURE_THRESHOLD,
       failureWindowMs: env.CIRCUIT_FAILURE_WINDOW,
@@ -261,7 +380,19 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: env.DATABASE_POOL_SIZE ?? env.WORKER_CONCURRENCY + 10,
     reconcileIntervalMs: env.RECONCILE_INTERVAL,
     slackWebhookUrl: env.SLACK_WEBHOOK_URL,
+    upstreamWebhooks:
+      env.UPSTREAM_WEBHOOK_URL && env.UPSTREAM_WEBHOOK_SECRET
+        ? {
+            url: env.UPSTREAM_WEBHOOK_URL,
+            secret: env.UPSTREAM_WEBHOOK_SECRET,
+            timeoutMs: env.UPSTREAM_WEBHOOK_TIMEOUT,
+            retryBaseMs: env.UPSTREAM_WEBHOOK_RETRY_BASE,
+            retryMaxMs: env.UPSTREAM_WEBHOOK_RETRY_MAX,
+            intervalMs: env.UPSTREAM_WEBHOOK_INTERVAL,
+          }
+        : null,
     publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),
+    publicBaseUrlGiven: env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/$/, "") : null,
     port: env.PORT,
     apiTokens: (env.API_TOKENS ?? "")
       .split(",")
@@ -273,23 +404,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       .filter(Boolean)
       .map((e) => dashboardUser.parse(e)),
     sessionSecret: env.SESSION_SECRET,
-    trustProxy: trustProxy(env.TRUST_PROXY),
+    trustProxy: env.TRUST_PROXY,
     production: env.NODE_ENV === "production",
     logLevel: env.LOG_LEVEL,
     demo,
     retentionPeriodMs: env.RETENTION_PERIOD,
     metricsToken: env.METRICS_TOKEN,
+    otelEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
     metricsPort: env.METRICS_PORT,
   };
-}
-
-function trustProxy(text: string | undefined): false | number | string[] {
-  if (!text || /^(off|false)$/i.test(text)) return false;
-  if (/^\d+$/.test(text)) return Number(text);
-  return text
-    .split(",")
-    .map((part) => part.trim())
-    .filter(Boolean);
 }
 
 /** For main-*.ts: parse or print one line per problem and exit. */

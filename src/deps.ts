@@ -2,7 +2,7 @@
  * Everything a process needs, built once in main and passed down: never imported as singletons,
  * so tests build their own with a test configuration.
  */
-import { Redis, type RedisOptions } from "ioredis";
+import { connectRedis, redisOptions, type RedisConnection } from "./redis.js";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/prisma/client.js";
 import type { Config } from "./config.js";
@@ -11,6 +11,7 @@ import { createTeacherRecordsClient } from "./clients/create-client.js";
 import type { TeacherRecordsClient } from "./clients/teacher-records.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createCircuitBreaker, type CircuitBreaker } from "./clients/circuit-breaker.js";
+import { createRequestGate, type RequestGate } from "./clients/request-gate.js";
 
 export type Db = PrismaClient;
 
@@ -19,28 +20,21 @@ export interface Deps {
   logger: Logger;
   prisma: Db;
   /** for Queue instances and commands; fails fast while Redis is down (no offline queue) */
-  redis: Redis;
+  redis: RedisConnection;
   /** opens a new connection, e.g. for a Worker's blocking commands */
-  newRedis(purpose: "worker" | "events"): Redis;
+  newRedis(purpose: "worker" | "events"): RedisConnection;
   api: TeacherRecordsClient;
   /** the circuit breaker in front of the API, its state in Redis (shared by every process) */
   circuit: CircuitBreaker;
+  /** the request limit towards the API, in Redis (shared by every process); null when it is off */
+  requestGate: RequestGate | null;
   metrics: Metrics;
   /** the clock: tests move it */
   now(): Date;
   close(): Promise<void>;
 }
 
-export function redisOptions(purpose: "queue" | "worker" | "events"): RedisOptions {
-  return {
-    // BullMQ requires null for blocking connections; Queue commands fail fast instead of queueing
-    // while Redis is down, so the outbox dispatcher knows to keep rows in Postgres.
-    maxRetriesPerRequest: purpose === "queue" ? 1 : null,
-    enableOfflineQueue: purpose !== "queue",
-    retryStrategy: (times) => Math.min(times * 200, 5_000),
-    lazyConnect: false,
-  };
-}
+export { redisOptions };
 
 export function createPrisma(config: Config, poolSize: number): Db {
   // TCP keepalives: a connection to a Postgres that vanished (or a path that died) is noticed in
@@ -58,9 +52,9 @@ export function createDeps(config: Config, overrides: Partial<Pick<Deps, "now" |
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
   // Each running job holds one connection for its API calls (the per-trainee advisory lock), plus headroom.
   const prisma = createPrisma(config, config.databasePoolSize);
-  const opened: Redis[] = [];
+  const opened: RedisConnection[] = [];
   const newRedis = (purpose: "queue" | "worker" | "events") => {
-    const connection = new Redis(config.redisUrl, redisOptions(purpose));
+    const connection = connectRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes, purpose });
     connection.on("error", (error) => logger.debug({ err: error.message, purpose }, "redis connection error"));
     opened.push(connection);
     return connection;
@@ -73,6 +67,20 @@ export function createDeps(config: Config, overrides: Partial<Pick<Deps, "now" |
     settings: config.circuit,
     onError: (error) => logger.debug({ err: error.message }, "could not note an answer for the circuit breaker"),
   });
+  const requestGate =
+    config.api.ratePerMinute === null
+      ? null
+      : createRequestGate({
+          redis,
+          prefix: config.redisPrefix,
+          settings: {
+            limit: config.api.ratePerMinute,
+            windowMs: config.api.rateWindowMs,
+            requestTimeoutMs: config.api.timeoutMs,
+            maxWaitMs: config.api.rateMaxWaitMs,
+          },
+          onError: (error) => logger.warn({ err: error.message }, "the request limit could not be consulted or updated in Redis"),
+        });
   const api =
     overrides.api ??
     createTeacherRecordsClient({
@@ -81,6 +89,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<Deps, "now" |
       apiKey: config.api.apiKey,
       version: config.api.version,
       timeoutMs: config.api.timeoutMs,
+      gate: requestGate ?? undefined,
       observe: (sample) => {
         metrics.observeApiRequest(sample);
         circuit.noteStatus(sample.status);
@@ -94,6 +103,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<Deps, "now" |
     newRedis: (purpose) => newRedis(purpose),
     api,
     circuit,
+    requestGate,
     metrics,
     now: overrides.now ?? (() => new Date()),
     async close() {

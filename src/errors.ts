@@ -45,6 +45,17 @@ function databaseCodes(error: unknown): { prisma: string | undefined; sqlState: 
   return { prisma, sqlState: sqlState ?? (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined) };
 }
 
+/** The Postgres SQLSTATE behind a database error (e.g. 55P03 lock_not_available), or undefined. */
+export function sqlStateOf(error: unknown): string | undefined {
+  return databaseCodes(error).sqlState;
+}
+
+/** The SQLSTATE of a Postgres data exception (class 22: invalid text, out of range, bad encoding…), or undefined. */
+export function dataExceptionOf(error: unknown): string | undefined {
+  const { sqlState } = databaseCodes(error);
+  return sqlState?.startsWith("22") ? sqlState : undefined;
+}
+
 /**
  * Postgres is down, restarting, out of connections or cut off: the same statement later may well
  * succeed. (Prisma P1001 can't reach, P1002/P1008 timeouts, P1017 closed, P2024 pool timeout,

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from "pino";
+import { traceIds } from "./trace-context.js";
 
 /**
  * Logs are for operators, and trainees are personal data: names, dates of birth, emails and
@@ -48,6 +49,8 @@ export function createLogger(options: { level: string; name?: string; destinatio
       level: options.level,
       name: options.name ?? "trs-sync",
       formatters: { log: (object) => redact(object) as Record<string, unknown> },
+      // inside a span (tracing on), the line names its trace: logs and traces meet
+      mixin: () => traceIds(),
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },

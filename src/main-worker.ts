@@ -4,9 +4,12 @@ import { createDeps } from "./deps.js";
 import { createQueues } from "./jobs/queues.js";
 import { startWorkerProcess } from "./worker-process.js";
 import { onShutdown } from "./shutdown.js";
+import { startTelemetry } from "./telemetry.js";
 import { startMetricsServer } from "./metrics-server.js";
 
 const config = loadConfigOrExit();
+// before the Prisma client, the queues and the workers exist, so that all of them are traced
+const telemetry = startTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME ?? "trs-sync-worker", endpoint: config.otelEndpoint });
 const deps = createDeps(config);
 deps.metrics.collectProcessMetrics({ process: "worker" });
 const metricsServer =
@@ -22,4 +25,5 @@ onShutdown(deps.logger, async () => {
   await metricsServer?.close();
   await queues.close();
   await deps.close();
+  await telemetry?.shutdown();
 });

@@ -138,3 +138,46 @@ export function circuitGauges(registry: Registry, read: () => Promise<{ open: bo
     },
   });
 }
+
+/**
+ * The request limit's state, read from Redis at scrape time (the same on every web replica:
+ * aggregate with `max`): requests counted in the current window, the limit, and how long the
+ * pause after TRS's 429 still lasts. `trs_sync_api_rate_limit_requests_in_window /
+ * trs_sync_api_rate_limit` near 1 for long means the work is running at the ceiling.
+ */
+export function requestGateGauges(
+  registry: Registry,
+  read: () => Promise<{ limit: number; windowMs: number; inWindow: number; pausedForMs: number }>,
+): void {
+  let latest: ReturnType<typeof read> | null = null;
+  const state = () => (latest ??= read().finally(() => setImmediate(() => (latest = null))));
+  const gauge = (name: string, help: string, value: (s: Awaited<ReturnType<typeof read>>) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        this.set(value(await state()));
+      },
+    });
+  gauge(
+    "trs_sync_api_rate_limit",
+    "Requests to the teacher records API allowed in any window (API_RATE_LIMIT_PER_MINUTE).",
+    (s) => s.limit,
+  );
+  gauge(
+    "trs_sync_api_rate_limit_window_seconds",
+    "The window the request limit counts in (API_RATE_LIMIT_WINDOW).",
+    (s) => s.windowMs / 1000,
+  );
+  gauge(
+    "trs_sync_api_rate_limit_requests_in_window",
+    "Requests to the teacher records API counted in the current window, those in flight included.",
+    (s) => s.inWindow,
+  );
+  gauge(
+    "trs_sync_api_rate_limit_paused_seconds",
+    "How long every process still waits after the API answered 429 (Retry-After); 0 when not paused.",
+    (s) => s.pausedForMs / 1000,
+  );
+}

@@ -19,6 +19,46 @@ describe("configuration", () => {
     expect(config.databasePoolSize).toBe(20);
   });
 
+  it("needs UPSTREAM_WEBHOOK_SECRET with UPSTREAM_WEBHOOK_URL, and reads the sender's settings", () => {
+    expect(loadConfig(base).upstreamWebhooks).toBeNull();
+    expect(() => loadConfig({ ...base, UPSTREAM_WEBHOOK_URL: "https://upstream.example/hooks" })).toThrow(
+      /UPSTREAM_WEBHOOK_SECRET is required when UPSTREAM_WEBHOOK_URL is set/,
+    );
+    expect(() => loadConfig({ ...base, UPSTREAM_WEBHOOK_URL: "https://u.example", UPSTREAM_WEBHOOK_SECRET: "short" })).toThrow(
+      /UPSTREAM_WEBHOOK_SECRET must be at least 16 characters/,
+    );
+    // a whsec_ secret is a base64 key: one that decodes to too few bytes (or none) is refused
+    for (const weak of ["whsec_!!!!!!!!!!!!!!!!", "whsec_abcdefghijklmnop"]) {
+      expect(() => loadConfig({ ...base, UPSTREAM_WEBHOOK_URL: "https://u.example", UPSTREAM_WEBHOOK_SECRET: weak })).toThrow(
+        /a whsec_ secret must be base64 of at least 24 bytes/,
+      );
+    }
+    const config = loadConfig({
+      ...base,
+      UPSTREAM_WEBHOOK_URL: "https://upstream.example/hooks",
+      UPSTREAM_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      UPSTREAM_WEBHOOK_RETRY_MAX: "10m",
+    });
+    expect(config.upstreamWebhooks).toEqual({
+      url: "https://upstream.example/hooks",
+      secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      timeoutMs: 10_000,
+      retryBaseMs: 5_000,
+      retryMaxMs: 600_000,
+      intervalMs: 1_000,
+    });
+  });
+
+  it("TRS_WEBHOOKS=on makes polling the slower fallback (6 h by default)", () => {
+    expect(loadConfig(base)).toMatchObject({ trsWebhooks: false });
+    expect(loadConfig(base).trnPoll.webhooks).toBeUndefined();
+    const on = loadConfig({ ...base, TRS_WEBHOOKS: "on" });
+    expect(on.trsWebhooks).toBe(true);
+    expect(on.trnPoll.webhooks).toEqual({ firstDelayMs: 6 * 3_600_000, maxIntervalMs: 6 * 3_600_000 });
+    expect(loadConfig({ ...base, TRS_WEBHOOKS: "on", TRN_POLL_WEBHOOK_FIRST_DELAY: "2h" }).trnPoll.webhooks?.firstDelayMs).toBe(7_200_000);
+    expect(() => loadConfig({ ...base, TRS_WEBHOOKS: "yes" })).toThrow(ConfigError);
+  });
+
   it("refuses a Postgres pool too small for the worker's jobs", () => {
     expect(loadConfig({ ...base, WORKER_CONCURRENCY: "4", DATABASE_POOL_SIZE: "6" }).databasePoolSize).toBe(6);
     expect(() => loadConfig({ ...base, WORKER_CONCURRENCY: "10", DATABASE_POOL_SIZE: "8" })).toThrow(

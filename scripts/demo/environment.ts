@@ -22,6 +22,10 @@ const tunable = {
   // the same in October, the peak season, so the +stuck trainee times out in 3 minutes in any month
   TRN_POLL_TIMEOUT_OCTOBER: "3m",
   UPDATE_DEBOUNCE: "2s",
+  // the sandbox sends signed webhooks and polling is the fallback, a minute apart (TRS_WEBHOOKS=off: polling only)
+  TRS_WEBHOOKS: "on",
+  TRN_POLL_WEBHOOK_FIRST_DELAY: "1m",
+  TRN_POLL_WEBHOOK_MAX_INTERVAL: "1m",
 };
 
 export function demoEnvironment(options: {

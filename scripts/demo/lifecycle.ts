@@ -1,9 +1,9 @@
 /**
  * What the demo started, stopped in one fixed order whatever order it started in: first what uses
- * the others (the worker, then the web server), the sandbox, the queues and connections, and last
- * the Redis and Postgres servers the demo started itself.
+ * the others (the worker, then the web server), the sandbox, the upstream event receiver, the
+ * queues and connections, and last the Redis and Postgres servers the demo started itself.
  */
-export const stopOrder = ["worker", "web", "sandbox", "queues", "redis", "postgres"] as const;
+export const stopOrder = ["worker", "web", "sandbox", "receiver", "queues", "redis", "postgres"] as const;
 export type Part = (typeof stopOrder)[number];
 
 interface Entry {

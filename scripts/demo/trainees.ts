@@ -105,7 +105,8 @@ export function demoTrainees(now: Date): DemoTrainee[] {
     },
     {
       slug: "demo-alan-turing",
-      story: "+pending: the TRN request answers Pending, poll-trn asks again until it completes (about 35 s) → trn_received",
+      story:
+        "+pending: the TRN request answers Pending; TRS completes it about 20 s later and its webhook brings the TRN at once, with no poll (TRS_WEBHOOKS=off: poll-trn asks until it completes, about 35 s) → trn_received",
       importWithTrn: false,
       document: {
         ...base,

@@ -18,7 +18,7 @@
  *
  * Times are Redis's own clock (TIME), so that the window means the same on every machine.
  */
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 
 export interface CircuitSettings {
   /** different jobs failing within the window that open the circuit (CIRCUIT_FAILURE_THRESHOLD, default 5) */
@@ -167,7 +167,7 @@ export interface CircuitBreaker {
 }
 
 export function createCircuitBreaker(options: {
-  redis: Redis;
+  redis: RedisConnection;
   /** REDIS_PREFIX: the keys are `<prefix>:circuit…` */
   prefix: string;
   settings: CircuitSettings;

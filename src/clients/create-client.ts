@@ -3,6 +3,7 @@
  * (CONTRACT.md §3): TRS v3 or the legacy DQT v2. Jobs see only the interface.
  */
 import { createDqtClient } from "./dqt.js";
+import type { RequestGate } from "./request-gate.js";
 import type { RequestObserver, TeacherRecordsClient } from "./teacher-records.js";
 import { createTrsClient } from "./trs.js";
 
@@ -18,11 +19,13 @@ export interface TeacherRecordsClientOptions {
   timeoutMs: number;
   /** called once per request, for /metrics */
   observe?: RequestObserver;
+  /** the request limit shared by every process (request-gate.ts) */
+  gate?: RequestGate | undefined;
 }
 
 export function createTeacherRecordsClient(options: TeacherRecordsClientOptions): TeacherRecordsClient {
-  const { kind, baseUrl, apiKey, version, timeoutMs, observe } = options;
+  const { kind, baseUrl, apiKey, version, timeoutMs, observe, gate } = options;
   return kind === "trs"
-    ? createTrsClient({ baseUrl, apiKey, version, timeoutMs, observe })
-    : createDqtClient({ baseUrl, apiKey, timeoutMs, observe });
+    ? createTrsClient({ baseUrl, apiKey, version, timeoutMs, observe, gate })
+    : createDqtClient({ baseUrl, apiKey, timeoutMs, observe, gate });
 }

@@ -5,6 +5,7 @@
  * whose answer carries the QTS date.
  */
 import { z } from "zod";
+import type { RequestGate } from "./request-gate.js";
 import type { Trainee } from "../generated/prisma/client.js";
 import { isoDate } from "../trainees/code-sets.js";
 import { dqtIttOutcomeBody, dqtTrnRequestBody, dqtUpdateBody, requireTrn } from "../trainees/payloads.js";
@@ -19,6 +20,8 @@ export interface DqtClientOptions {
   /** per-request timeout in ms (API_TIMEOUT) */
   timeoutMs: number;
   observe?: RequestObserver | undefined;
+  /** the request limit shared by every process */
+  gate?: RequestGate | undefined;
 }
 
 export const dqtEndpoints = {
@@ -84,6 +87,7 @@ export function createDqtClient(options: DqtClientOptions): TeacherRecordsClient
     apiKey: options.apiKey,
     timeoutMs: options.timeoutMs,
     observe: options.observe,
+    gate: options.gate,
     endpointOf: (path) => endpointTemplate(path, patterns),
   });
 

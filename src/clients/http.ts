@@ -11,6 +11,8 @@ import { performance } from "node:perf_hooks";
 import got, { RequestError, TimeoutError } from "got";
 import { z } from "zod";
 import { ApiError } from "./api-error.js";
+import type { RequestGate } from "./request-gate.js";
+import { inClientSpan } from "../trace-context.js";
 import type { RequestObserver } from "./teacher-records.js";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH";
@@ -28,6 +30,8 @@ export interface HttpClientOptions {
   observe?: RequestObserver | undefined;
   /** the endpoint template of a concrete path, for errors and metrics (no ids, no query) */
   endpointOf: (path: string) => string;
+  /** the request limit shared by every process (request-gate.ts); none when API_RATE_LIMIT_PER_MINUTE is off */
+  gate?: RequestGate | undefined;
 }
 
 export interface HttpRequest {
@@ -52,6 +56,9 @@ export interface HttpClient {
   /** Resolves only for 2xx with an empty or JSON body; everything else throws ApiError. */
   request(request: HttpRequest): Promise<HttpResponse>;
 }
+
+/** How long a 429 without a usable Retry-After pauses every process. */
+const defaultRetryAfterMs = 60_000;
 
 /** Characters of a body kept on an ApiError for support. */
 export const bodyExcerptLength = 500;
@@ -80,17 +87,26 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   return {
     async request({ method, path, body }) {
       const endpoint = options.endpointOf(path);
+      // may throw RequestSlotWait: nothing was sent, and the job waits without spending an attempt
+      const slot = await options.gate?.acquire();
       const started = performance.now();
       let status = 0;
       try {
-        const response = await client(path.replace(/^\/+/, ""), {
-          method,
-          ...(body === undefined ? {} : { json: body }),
+        // a client span (tracing on) whose context travels as `traceparent`
+        const headers: Record<string, string> = {};
+        const response = await inClientSpan({ method, endpoint, headers }, async (span) => {
+          const answer = await client(path.replace(/^\/+/, ""), {
+            method,
+            headers,
+            ...(body === undefined ? {} : { json: body }),
+          });
+          span.setAttribute("http.response.status_code", answer.statusCode);
+          return answer;
         });
         status = response.statusCode;
         const text = response.body;
         if (status < 200 || status > 299) {
-          throw apiErrorFromResponse({
+          const error = apiErrorFromResponse({
             status,
             method,
             endpoint,
@@ -98,6 +114,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
             retryAfter: header(response.headers["retry-after"]),
             location: header(response.headers.location),
           });
+          // TRS counts every client's requests: its 429 pauses every process, not just this job
+          if (status === 429) await options.gate?.pauseFor(error.retryAfterMs ?? defaultRetryAfterMs).catch(() => undefined);
+          throw error;
         }
         const parsed = parseJson(text);
         if (!parsed.ok) throw unexpectedResponse({ status, method, endpoint, text }, "the body is not JSON");
@@ -114,6 +133,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         const networkCode = error instanceof TimeoutError || elapsed >= options.timeoutMs ? "ETIMEDOUT" : code;
         throw new ApiError({ status: 0, method, endpoint, networkCode });
       } finally {
+        slot?.answered();
         options.observe?.({ endpoint, method, status, durationMs: performance.now() - started });
       }
     },

@@ -4,6 +4,7 @@
  * withdrawal and award alike.
  */
 import { z } from "zod";
+import type { RequestGate } from "./request-gate.js";
 import type { Trainee } from "../generated/prisma/client.js";
 import { trsPersonCall, trsRouteBody, trsRouteStatus, trsTrnRequestBody, requireTrn } from "../trainees/payloads.js";
 import { createHttpClient, endpointTemplate, expectBody, expectTrnRequestBody, type EndpointPattern, type HttpResponse } from "./http.js";
@@ -19,6 +20,8 @@ export interface TrsClientOptions {
   /** per-request timeout in ms (API_TIMEOUT) */
   timeoutMs: number;
   observe?: RequestObserver | undefined;
+  /** the request limit shared by every process */
+  gate?: RequestGate | undefined;
 }
 
 export const trsEndpoints = {
@@ -79,6 +82,7 @@ export function createTrsClient(options: TrsClientOptions): TeacherRecordsClient
     headers: { "x-api-version": options.version },
     timeoutMs: options.timeoutMs,
     observe: options.observe,
+    gate: options.gate,
     endpointOf: (path) => endpointTemplate(path, patterns),
   });
 

@@ -3,21 +3,23 @@
  * action, paged by keyset (the (created_at, id) index).
  */
 import express, { type Router } from "express";
+import { z } from "zod";
 import type { Prisma } from "../generated/prisma/client.js";
 import type { DashboardContext } from "./context.js";
+import { bigintId, optionalLine, parseInput } from "./input.js";
 import { sendView } from "./render.js";
 
 const pageSize = 100;
+
+/** The audit log's query string: a person, an action, and where the page starts (an entry id). */
+const auditQuery = z.object({ actor: optionalLine(100), action: optionalLine(100), before: bigintId.optional() });
 
 export function auditRoutes(ctx: DashboardContext): Router {
   const { deps, views, auth } = ctx;
   const router = express.Router();
   router.get("/audit", async (req, res, next) => {
     try {
-      const text = (value: unknown) => (typeof value === "string" && value.trim() ? value.trim().slice(0, 100) : undefined);
-      const actor = text(req.query.actor);
-      const action = text(req.query.action);
-      const before = typeof req.query.before === "string" && /^\d{1,18}$/.test(req.query.before) ? BigInt(req.query.before) : undefined;
+      const { actor, action, before } = parseInput(req.query, auditQuery);
       const where: Prisma.AuditEntryWhereInput = {
         ...(actor ? { actor } : {}),
         ...(action ? { action } : {}),

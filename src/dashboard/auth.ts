@@ -4,8 +4,9 @@
  * good and a changed password or role ends that person's sessions.
  *
  * - The sign-in form carries a CSRF token bound to a short-lived cookie of its own.
- * - Failed sign-ins are throttled per account and per client address, across web processes
- *   (sign-in-throttle.ts); the client address is what TRUST_PROXY allows Express to believe.
+ * - Sign-ins are throttled per account and per client address (an IPv6 client by its /64), across
+ *   web processes (sign-in-throttle.ts): each attempt is counted before its password is checked and
+ *   given back when it was right; the client address is what TRUST_PROXY allows Express to believe.
  * - Every state-changing request carries the session's CSRF token, as the hidden form field `_csrf`
  *   or, for Bull Board's client, the `X-XSRF-TOKEN` header that its Axios copies from the readable
  *   `XSRF-TOKEN` cookie.
@@ -137,7 +138,8 @@ export function createAuth(options: {
         return signInPage(req, res, { next: nextUrl, error: "The sign-in form had expired: enter your name and password again." }, 403);
       }
       const address = req.ip ?? "unknown";
-      const wait = await throttle.waitFor({ account: name, address });
+      // the attempt is counted before the password is checked (sign-in-throttle.ts says why)
+      const wait = await throttle.take({ account: name, address });
       if (wait > 0) {
         logger.warn({ ip: address }, "dashboard sign-in throttled");
         const minutes = Math.ceil(wait / 60);
@@ -151,12 +153,11 @@ export function createAuth(options: {
       const user = users.find((u) => u.name === name);
       const passwordOk = await verifyPassword(password, user?.passwordHash ?? unknownUserHash);
       if (!user || !passwordOk) {
-        await throttle.failed({ account: name, address });
         // The name is not logged: people type passwords into the name field.
         logger.warn({ ip: address }, "dashboard sign-in refused");
         return signInPage(req, res, { next: nextUrl, name, error: "Wrong name or password" }, 401);
       }
-      await throttle.succeeded({ account: name });
+      await throttle.succeeded({ account: name, address });
       const sessionToken = await sessions.start(user);
       const session = (await sessions.find(sessionToken))!;
       cookie(req, res, sessionCookie, sessionToken, { maxAge: sessionTtlMs / 1000 });

@@ -5,13 +5,26 @@
  * before anything happens.
  */
 import express, { type Request, type Router } from "express";
+import { z } from "zod";
 import { jobNames } from "../jobs/queues.js";
 import { SupportActionError } from "../errors.js";
 import { cancelInBulk, planCancel, planRetry, retryInBulk, type TraineePlan } from "../trainees/sync-tasks-bulk.js";
-import { field, fields, supportAction } from "./actions.js";
+import { bulkPlans, planToken, PlanRefused, samePlan, type BulkAction } from "./bulk-plans.js";
+import { supportAction } from "./actions.js";
+import { bigintId, choice, formBody, parseInput, repeated, text } from "./input.js";
 import type { DashboardContext } from "./context.js";
 import { sendFailedJobsCsv } from "./failed-jobs-csv.js";
-import { failedJobCounts, failedJobIds, failedJobsPage, filterParams, parseFilters, sorts, type Filters } from "./failed-jobs.js";
+import {
+  failedJobCounts,
+  failedJobIds,
+  failedJobsPage,
+  filterParams,
+  filtersSchema,
+  parseFailedJobsQuery,
+  parseFilters,
+  sorts,
+  type Filters,
+} from "./failed-jobs.js";
 import { takeFlash } from "./flash.js";
 import { errorClassInfo } from "./layout.js";
 import { daysSince, sendView } from "./render.js";
@@ -26,15 +39,22 @@ const query = (params: Record<string, string>) => {
   return text ? `?${text}` : "";
 };
 
+/** A bulk form: the ticked jobs, or "all" (every job matching the filters it carries as hidden fields). */
+const selectionForm = z.object({
+  all: choice(["1"]),
+  task: repeated(bigintId, 2_000),
+});
+
+/** A confirm form: the plan's token (bulk-plans.ts), and for a cancellation the reason. */
+const confirmForm = z.object({ token: planToken, reason: text(500).optional() });
+
 /** The jobs a bulk form selected: the ticked ones, or every one matching the filters it carries. */
 async function selection(ctx: DashboardContext, req: Request): Promise<{ ids: bigint[]; filters: Filters; all: boolean }> {
   const filters = parseFilters(req.body);
-  if (field(req, "all") === "1") return { ids: await failedJobIds(ctx.deps.prisma, filters), filters, all: true };
-  const ids = fields(req, "task")
-    .filter((id) => /^\d{1,18}$/.test(id))
-    .map(BigInt);
-  if (!ids.length) throw new SupportActionError("Select at least one failed job first.");
-  return { ids, filters, all: false };
+  const form = parseInput(req.body, selectionForm);
+  if (form.all) return { ids: await failedJobIds(ctx.deps.prisma, filters), filters, all: true };
+  if (!form.task.length) throw new SupportActionError("Select at least one failed job first.");
+  return { ids: form.task, filters, all: false };
 }
 
 function planView(plans: TraineePlan[]) {
@@ -59,8 +79,7 @@ export function failedJobsRoutes(ctx: DashboardContext): Router {
 
   router.get("/dead-jobs", async (req, res, next) => {
     try {
-      const filters = parseFilters(req.query);
-      const after = typeof req.query.after === "string" ? req.query.after : undefined;
+      const { filters, after } = parseFailedJobsQuery(req.query);
       const [counts, page] = await Promise.all([failedJobCounts(db, filters), failedJobsPage(db, { filters, after, limit: pageSize })]);
       const now = deps.now();
       const params = filterParams(filters);
@@ -116,25 +135,43 @@ export function failedJobsRoutes(ctx: DashboardContext): Router {
     }
   });
 
-  // The plans: nothing changes yet, the page says what the action will do.
-  const plan = (kind: "retry" | "cancel") => [
-    express.urlencoded({ extended: false, limit: "50kb", parameterLimit: 2_000 }),
+  const plans = bulkPlans({ redis: deps.redis, prefix: deps.config.redisPrefix });
+  const planOf = (kind: BulkAction, ids: bigint[]) => (kind === "retry" ? planRetry(db, ids) : planCancel(db, ids));
+  const plannedIds = (trainees: TraineePlan[]) => trainees.flatMap((plan) => plan.tasks.map((task) => task.id));
+
+  // The plans: nothing changes yet, the page says what the action will do, and keeps that plan
+  // (bulk-plans.ts) for its confirm button.
+  const plan = (kind: BulkAction) => [
+    formBody(),
     auth.requireCsrf,
     auth.requireSupport,
     async (req: Request, res: express.Response, next: express.NextFunction) => {
       try {
         const chosen = await selection(ctx, req);
-        const plans = kind === "retry" ? await planRetry(db, chosen.ids) : await planCancel(db, chosen.ids);
+        const trainees = await planOf(kind, chosen.ids);
+        const taskIds = plannedIds(trainees);
+        const filters = filterParams(chosen.filters);
+        const token = taskIds.length
+          ? await plans.save({
+              person: auth.viewerOf(res).name,
+              action: kind,
+              taskIds,
+              all: chosen.all,
+              selected: chosen.all ? [] : chosen.ids,
+              filters: chosen.filters,
+              filterParams: filters,
+            })
+          : null;
         sendView(res, views, "bulk-confirm.njk", {
           title: kind === "retry" ? "Retry failed jobs" : "Cancel failed jobs",
           section: "failed",
           viewer: auth.viewerOf(res),
           kind,
-          plan: planView(plans),
+          plan: planView(trainees),
           all: chosen.all,
-          selected: chosen.ids.map(String),
-          filters: filterParams(chosen.filters),
-          back: `/admin/dead-jobs${query(filterParams(chosen.filters))}`,
+          token,
+          filters,
+          back: `/admin/dead-jobs${query(filters)}`,
         });
       } catch (error) {
         if (!(error instanceof SupportActionError)) return next(error);
@@ -145,21 +182,49 @@ export function failedJobsRoutes(ctx: DashboardContext): Router {
   router.post("/dead-jobs/retry", ...plan("retry"));
   router.post("/dead-jobs/cancel", ...plan("cancel"));
 
-  const backTo = (req: Request) => `/admin/dead-jobs${query(filterParams(parseFilters(req.body)))}`;
+  const backTo = (req: Request) => {
+    const parsed = filtersSchema.safeParse(req.body ?? {});
+    return `/admin/dead-jobs${query(parsed.success ? filterParams(parsed.data) : {})}`;
+  };
+  /**
+   * The plan a confirm form carries, still exactly what its selection plans to now; it is ended
+   * here, so it is carried out once. Refused otherwise, with nothing done.
+   */
+  const confirmedPlan = async (req: Request, actor: string, kind: BulkAction) => {
+    const { token } = parseInput(req.body, confirmForm);
+    const planned = await plans.find(token, { person: actor, action: kind });
+    const ids = planned.all ? await failedJobIds(db, planned.filters) : planned.selected;
+    const now = plannedIds(await planOf(kind, ids));
+    if (!samePlan(now, planned.taskIds)) {
+      await plans.end(token);
+      throw new PlanRefused(
+        `The failed jobs changed since the plan was shown (${planned.taskIds.length} planned, ${now.length} now). Nothing was done: review the plan again.`,
+      );
+    }
+    if (!(await plans.end(token))) throw new PlanRefused("That plan has already been carried out. Nothing more was done.");
+    return planned;
+  };
+
   router.post(
     "/dead-jobs/retry/confirm",
     ...supportAction(ctx, {
       name: "retry-failed-jobs",
       fallback: backTo,
       run: async (req, actor) => {
-        const chosen = await selection(ctx, req);
-        const done = await retryInBulk(db, { taskIds: chosen.ids, actor, now: deps.now() });
+        const planned = await confirmedPlan(req, actor, "retry");
+        const done = await retryInBulk(db, {
+          taskIds: planned.taskIds,
+          actor,
+          now: deps.now(),
+          exact: true,
+          auditAction: "retry-failed-jobs",
+        });
         const jobs = done.flatMap((p) => p.tasks);
-        if (!jobs.length) throw new SupportActionError("None of those jobs is failed any more: nothing retried.");
         return {
           text: `Retried ${jobs.length} job${jobs.length === 1 ? "" : "s"} for ${done.length} trainee${done.length === 1 ? "" : "s"}, each after the failed jobs before it.`,
           targets: jobs.map((t) => `task:${t.id}`),
           redirect: backTo(req),
+          recorded: true,
         };
       },
     }),
@@ -170,17 +235,24 @@ export function failedJobsRoutes(ctx: DashboardContext): Router {
       name: "cancel-failed-jobs",
       fallback: backTo,
       run: async (req, actor) => {
-        const reason = (field(req, "reason") ?? "").trim();
+        const reason = parseInput(req.body, confirmForm).reason ?? "";
         if (!reason) throw new SupportActionError("Say why the jobs are cancelled: the reason goes on each trainee's timeline.");
-        const chosen = await selection(ctx, req);
-        const done = await cancelInBulk(db, { taskIds: chosen.ids, actor, reason: reason.slice(0, 500), now: deps.now() });
+        const planned = await confirmedPlan(req, actor, "cancel");
+        const done = await cancelInBulk(db, {
+          taskIds: planned.taskIds,
+          actor,
+          reason,
+          now: deps.now(),
+          exact: true,
+          auditAction: "cancel-failed-jobs",
+        });
         const jobs = done.flatMap((p) => p.tasks);
-        if (!jobs.length) throw new SupportActionError("None of those jobs is failed any more: nothing cancelled.");
         await ctx.queue.remove(jobs.map((t) => ({ kind: t.kind, id: t.id }))).catch(() => {});
         return {
           text: `Cancelled ${jobs.length} job${jobs.length === 1 ? "" : "s"} for ${done.length} trainee${done.length === 1 ? "" : "s"}: ${reason}`,
           targets: jobs.map((t) => `task:${t.id}`),
           redirect: backTo(req),
+          recorded: true,
         };
       },
     }),

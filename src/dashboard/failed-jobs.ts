@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { Db } from "../deps.js";
 import { Prisma, type SyncTaskKind } from "../generated/prisma/client.js";
 import { jobNames } from "../jobs/queues.js";
+import { choice, cursor, cursorTime, encodeCursor, line, optionalLine, parseInput } from "./input.js";
 
 const jobTypes = Object.values(jobNames) as [string, ...string[]];
 const kindOf = Object.fromEntries(Object.entries(jobNames).map(([kind, name]) => [name, kind])) as Record<string, SyncTaskKind>;
@@ -22,36 +23,42 @@ export const sorts = {
 } as const;
 export type SortKey = keyof typeof sorts;
 
-/** The query string of the failed-jobs page and its CSV. Unknown or malformed values are dropped, not refused. */
+/**
+ * The filters of the failed-jobs page, its CSV and its bulk forms (which carry them as hidden
+ * fields), read through input.ts: hostile text (control characters, not UTF-8, oversized) is
+ * refused with 400; a clean value the page does not offer (an old bookmark) is dropped.
+ */
 export const filtersSchema = z.object({
-  jobType: z.enum(jobTypes).optional().catch(undefined),
-  errorClass: z
-    .string()
-    .regex(/^[a-z][a-z0-9_]{0,60}$/)
-    .optional()
-    .catch(undefined),
-  q: z
-    .string()
-    .trim()
-    .max(100)
-    .transform((text) => text || undefined)
-    .optional()
-    .catch(undefined),
-  sort: z.enum(Object.keys(sorts) as [SortKey, ...SortKey[]]).catch("failed_at"),
-  dir: z.enum(["asc", "desc"]).catch("desc"),
+  jobType: choice(jobTypes),
+  errorClass: optionalLine(100).transform((name) => (name && /^[a-z][a-z0-9_]{0,60}$/.test(name) ? name : undefined)),
+  q: optionalLine(100),
+  sort: choice(Object.keys(sorts) as [SortKey, ...SortKey[]]).transform((sort) => sort ?? "failed_at"),
+  dir: choice(["asc", "desc"]).transform((dir) => dir ?? "desc"),
 });
 export type Filters = z.infer<typeof filtersSchema>;
 
-export function parseFilters(query: unknown): Filters {
-  const source = typeof query === "object" && query ? (query as Record<string, unknown>) : {};
-  const first = (value: unknown) => (Array.isArray(value) ? value[0] : value);
-  return filtersSchema.parse({
-    jobType: first(source.jobType),
-    errorClass: first(source.errorClass),
-    q: first(source.q),
-    sort: first(source.sort) ?? "failed_at",
-    dir: first(source.dir) ?? "desc",
-  });
+export function parseFilters(source: unknown): Filters {
+  return parseInput(source, filtersSchema);
+}
+
+/** Where a page starts: after this row of the one before. */
+export interface Keyset {
+  value: string;
+  id: bigint;
+}
+
+/**
+ * The failed-jobs page's query string: the filters and the cursor. The cursor's sort value must
+ * be what the sort compares (a time Postgres can read, for the default sort), so a tampered
+ * cursor is a 400, never a database error.
+ */
+export function parseFailedJobsQuery(source: unknown): { filters: Filters; after: Keyset | undefined } {
+  const filters = parseFilters(source);
+  const { after } = parseInput(
+    source,
+    z.object({ after: cursor(filters.sort === "failed_at" ? cursorTime : line(200), z.string().regex(/^\d{1,18}$/)).optional() }),
+  );
+  return { filters, after: after ? { value: after.value, id: BigInt(after.id) } : undefined };
 }
 
 /** The filters as query-string pairs (for links that keep them). */
@@ -110,32 +117,20 @@ function where(filters: Filters): Prisma.Sql {
   return Prisma.join(parts, " AND ");
 }
 
-/** `<sort value>~<task id>`, base64url: where the next page starts. */
-export function encodeCursor(row: Pick<FailedJobRow, "sortValue" | "taskId">): string {
-  return Buffer.from(`${row.sortValue}~${row.taskId}`).toString("base64url");
-}
-
-function decodeCursor(cursor: string | undefined): { value: string; id: bigint } | undefined {
-  if (!cursor || cursor.length > 400) return undefined;
-  const text = Buffer.from(cursor, "base64url").toString("utf8");
-  const at = text.lastIndexOf("~");
-  const id = text.slice(at + 1);
-  return at >= 0 && /^\d{1,18}$/.test(id) ? { value: text.slice(0, at), id: BigInt(id) } : undefined;
-}
-
 /** One page of failed jobs after `cursor`, in the filters' order; `next` is the cursor of the page after, if any. */
 export async function failedJobsPage(
   db: Db,
-  options: { filters: Filters; after?: string | undefined; limit: number },
+  options: { filters: Filters; after?: Keyset | undefined; limit: number },
 ): Promise<{ rows: FailedJobRow[]; next: string | null }> {
-  const rows = await queryRows(db, options.filters, decodeCursor(options.after), options.limit + 1);
+  const rows = await queryRows(db, options.filters, options.after, options.limit + 1);
   const page = rows.slice(0, options.limit);
-  return { rows: page, next: rows.length > options.limit ? encodeCursor(page[page.length - 1]!) : null };
+  const last = page[page.length - 1];
+  return { rows: page, next: rows.length > options.limit && last ? encodeCursor(last.sortValue, last.taskId) : null };
 }
 
 /** Every failed job of the filters, in batches, for the CSV export (memory stays flat). */
 export async function* allFailedJobs(db: Db, filters: Filters, batch = 1_000): AsyncGenerator<FailedJobRow[]> {
-  let after: { value: string; id: bigint } | undefined;
+  let after: Keyset | undefined;
   for (;;) {
     const rows = await queryRows(db, filters, after, batch);
     if (!rows.length) return;
@@ -146,7 +141,7 @@ export async function* allFailedJobs(db: Db, filters: Filters, batch = 1_000): A
   }
 }
 
-async function queryRows(db: Db, filters: Filters, after: { value: string; id: bigint } | undefined, limit: number) {
+async function queryRows(db: Db, filters: Filters, after: Keyset | undefined, limit: number) {
   const key = sorts[filters.sort].column;
   const desc = filters.dir === "desc";
   const direction = Prisma.raw(desc ? "DESC" : "ASC");

@@ -6,18 +6,27 @@
  */
 import express, { type Request, type Router } from "express";
 import type { Job } from "bullmq";
+import { z } from "zod";
 import { SupportActionError } from "../errors.js";
 import { jobNames, taskJobId } from "../jobs/queues.js";
 import { checkTrnNow, restartTrnPolling, resubmitForTrn } from "../trainees/support-actions.js";
 import { blockingStates } from "../trainees/sync-tasks.js";
-import { field, fields, supportAction } from "./actions.js";
+import { supportAction } from "./actions.js";
+import { line, parseInput, repeated, slug } from "./input.js";
+import { parsePendingTrnsQuery, pendingTrnsPage } from "./pending-trns.js";
 import type { DashboardContext } from "./context.js";
 import { takeFlash } from "./flash.js";
 import { errorClassInfo } from "./layout.js";
 import { daysSince, formatTime, sendView } from "./render.js";
-import { slugPattern } from "../trainees/document.js";
 
 const pageSize = 200;
+
+/** The pending-TRN forms: the ticked trainees (or the row's own button), and the days to extend by. */
+const pendingTrnsForm = z.object({
+  only: slug.optional(),
+  slug: repeated(slug, pageSize),
+  days: line(10).optional(),
+});
 
 export function pendingRoutes(ctx: DashboardContext): Router {
   const { deps, views, auth } = ctx;
@@ -27,29 +36,21 @@ export function pendingRoutes(ctx: DashboardContext): Router {
   router.get("/pending-trns", async (req, res, next) => {
     try {
       const now = deps.now();
-      const trainees = await db.trainee.findMany({
-        where: { trn: null, state: { in: ["submitted_for_trn", "deferred", "withdrawn"] }, trnRequests: { some: {} } },
-        orderBy: [{ submittedForTrnAt: { sort: "asc", nulls: "last" } }, { id: "asc" }],
-        take: pageSize,
-        include: { trnRequests: { orderBy: { createdAt: "desc" }, take: 1 } },
-      });
-      const rows = trainees
-        .map((trainee) => ({ trainee, request: trainee.trnRequests[0]! }))
-        .filter(({ request }) => ["requested", "pending", "timed_out"].includes(request.state))
-        .map(({ trainee, request }) => ({
-          slug: trainee.slug,
-          name: `${trainee.firstNames} ${trainee.lastName}`,
-          state: trainee.state,
-          submittedAt: request.submittedAt,
-          daysWaiting: daysSince(request.submittedAt, now),
-          requestId: request.requestId,
-          requestState: request.state,
-          polls: request.pollCount,
-          lastPolledAt: request.lastPolledAt,
-          nextPollAt: request.nextPollAt,
-          deadlineAt: request.deadlineAt,
-          timedOut: request.state === "timed_out",
-        }));
+      const page = await pendingTrnsPage(db, { ...parsePendingTrnsQuery(req.query), limit: pageSize });
+      const rows = page.rows.map((request) => ({
+        slug: request.slug,
+        name: `${request.firstNames} ${request.lastName}`,
+        state: request.traineeState,
+        submittedAt: request.submittedAt,
+        daysWaiting: daysSince(request.submittedAt, now),
+        requestId: request.requestId,
+        requestState: request.state,
+        polls: request.pollCount,
+        lastPolledAt: request.lastPolledAt,
+        nextPollAt: request.nextPollAt,
+        deadlineAt: request.deadlineAt,
+        timedOut: request.state === "timed_out",
+      }));
       sendView(res, views, "pending-trns.njk", {
         title: "Pending TRNs",
         section: "pending-trns",
@@ -57,6 +58,9 @@ export function pendingRoutes(ctx: DashboardContext): Router {
         flash: takeFlash(req, res, auth.flashKey),
         rows,
         limit: pageSize,
+        nextLink: page.next ? `/admin/pending-trns?after=${page.next}` : null,
+        previousLink: page.previous ? `/admin/pending-trns?before=${page.previous}` : null,
+        returnTo: req.originalUrl,
       });
     } catch (error) {
       next(error);
@@ -65,9 +69,8 @@ export function pendingRoutes(ctx: DashboardContext): Router {
 
   /** The slugs a pending-TRN form acts on: the ticked ones, or the one of the row's own button. */
   const slugs = (req: Request) => {
-    const only = field(req, "only");
-    const chosen = (only ? [only] : fields(req, "slug")).filter((slug) => slugPattern.test(slug));
-    return [...new Set(chosen)];
+    const form = parseInput(req.body, pendingTrnsForm);
+    return [...new Set(form.only ? [form.only] : form.slug)];
   };
   /** Runs `one` for each slug; refusals are collected so one trainee does not stop the others. */
   const forEach = async (req: Request, what: string, one: (slug: string) => Promise<string>) => {
@@ -119,7 +122,7 @@ export function pendingRoutes(ctx: DashboardContext): Router {
       name: "extend-trn-deadline",
       ...common,
       run: (req, actor) => {
-        const days = Number(field(req, "days"));
+        const days = Number(parseInput(req.body, pendingTrnsForm).days);
         if (!Number.isInteger(days) || days < 1 || days > 30)
           throw new SupportActionError("Extend by a whole number of days, from 1 to 30.");
         return forEach(req, `Deadline extended by ${days} day${days === 1 ? "" : "s"}`, async (slug) => {

@@ -5,7 +5,7 @@
  * actions need the support role and the session's CSRF token, and are recorded in the audit log.
  */
 import { randomBytes } from "node:crypto";
-import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from "express";
 import type { Deps } from "../deps.js";
 import type { Queues } from "../jobs/queues.js";
 import { queueControl } from "../jobs/enqueue.js";
@@ -18,8 +18,12 @@ import { failedJobCounts, parseFilters } from "./failed-jobs.js";
 import { takeFlash } from "./flash.js";
 import { loadAttention, loadCircuit, loadOverview, overviewView } from "./overview-page.js";
 import { pendingRoutes } from "./pending-pages.js";
-import { assetRoutes, createRenderer, sendView } from "./render.js";
+import { assetRoutes, createRenderer, sendView, type Renderer } from "./render.js";
+import type { Viewer } from "./layout.js";
 import { createSignInThrottle } from "./sign-in-throttle.js";
+import { checkQueryString, InputError, optionalLine, parseInput } from "./input.js";
+import { dataExceptionOf } from "../errors.js";
+import { z } from "zod";
 import { traineeRoutes } from "./trainee-page.js";
 
 const searchLimit = 50;
@@ -47,9 +51,10 @@ export function dashboardRouter(deps: Deps, queues: Queues): Router {
   const router = express.Router();
 
   router.use("/assets", assetRoutes());
+  router.use(checkQueryString);
   router.use(auth.routes);
   router.use(auth.requireSession);
-  router.use("/queues", bullBoardRouter(queues, auth, { db, now: deps.now }));
+  router.use("/queues", bullBoardRouter(queues, auth, { db, now: deps.now, logger: deps.logger }));
 
   router.get("/", async (req, res, next) => {
     try {
@@ -76,7 +81,7 @@ export function dashboardRouter(deps: Deps, queues: Queues): Router {
 
   router.get("/search", async (req, res, next) => {
     try {
-      const q = typeof req.query.q === "string" ? req.query.q.trim().slice(0, 100) : "";
+      const q = parseInput(req.query, z.object({ q: optionalLine(100) })).q ?? "";
       const results = q
         ? await db.trainee.findMany({
             where: /^\d{7}$/.test(q)
@@ -120,15 +125,39 @@ export function dashboardRouter(deps: Deps, queues: Queues): Router {
     ),
   );
 
-  // An HTML page, never a stack trace. A client's mistake (an oversized form, a malformed address)
-  // is a 4xx and no error in the log; the log has the detail of anything else (slugs and paths, no personal data).
-  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+  router.use(dashboardErrorHandler({ logger, views, viewerOf: (res) => (res.locals.session ? auth.viewerOf(res) : undefined) }));
+
+  return router;
+}
+
+/**
+ * The dashboard's error page: HTML, never a stack trace. A client's mistake (an oversized form, a
+ * malformed address, a value input.ts refused) is a 4xx and no error in the log; the log has the
+ * detail of anything else (slugs and paths, no personal data).
+ */
+export function dashboardErrorHandler(options: {
+  logger: Deps["logger"];
+  views: Renderer;
+  viewerOf: (res: Response) => Viewer | undefined;
+}): ErrorRequestHandler {
+  const { logger, views, viewerOf } = options;
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
     const status = clientErrorStatus(error);
-    const viewer = res.locals.session ? auth.viewerOf(res) : undefined;
+    const viewer = viewerOf(res);
     if (status) {
       logger.info({ status, path: req.path, method: req.method }, "dashboard request refused");
-      return sendView(res, views, "message.njk", { title: "That did not work", text: clientErrorText(status), viewer }, status);
+      const text =
+        error instanceof InputError ? `${error.message} Go back, check what you entered and try again.` : clientErrorText(status);
+      return sendView(res, views, "message.njk", { title: "There is a problem", text, viewer, problem: true }, status);
+    }
+    const sqlState = dataExceptionOf(error);
+    if (sqlState) {
+      // Postgres refused a value as data (SQLSTATE class 22: bad encoding, out of range, not a
+      // time…): input.ts should have refused it first, so this is a warning about a gap there,
+      // and the client's 400, not a 500.
+      logger.warn({ sqlState, path: req.path, method: req.method }, "dashboard input reached Postgres as a data exception");
+      return sendView(res, views, "message.njk", { title: "There is a problem", text: clientErrorText(400), viewer, problem: true }, 400);
     }
     logger.error({ err: (error as Error)?.message, path: req.path, method: req.method }, "dashboard request failed");
     sendView(
@@ -142,9 +171,7 @@ export function dashboardRouter(deps: Deps, queues: Queues): Router {
       },
       500,
     );
-  });
-
-  return router;
+  };
 }
 
 /** The 4xx an error stands for (body-parser's 413 and 400s, a malformed path), or undefined. */

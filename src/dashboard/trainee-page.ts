@@ -6,6 +6,7 @@
  * "retrieve the teacher" recipe).
  */
 import express, { type Request, type Router } from "express";
+import { z } from "zod";
 import type { Db } from "../deps.js";
 import type { SyncTask, Trainee } from "../generated/prisma/client.js";
 import { SupportActionError } from "../errors.js";
@@ -15,12 +16,13 @@ import { classify } from "../jobs/classify.js";
 import { jobNames, taskJobId } from "../jobs/queues.js";
 import { slugPattern } from "../trainees/document.js";
 import { cancelTask, checkTrnNow, restartTrnPolling, resubmitForTrn, retryTask } from "../trainees/support-actions.js";
-import { param, field, supportAction } from "./actions.js";
+import { param, supportAction } from "./actions.js";
+import { parseInput, text } from "./input.js";
 import type { DashboardContext } from "./context.js";
 import { takeFlash } from "./flash.js";
 import { errorClassInfo } from "./layout.js";
 import { formatTime, sendView } from "./render.js";
-import { compareWithRecord } from "./record-comparison.js";
+import { compareWithRecord } from "../trainees/record-comparison.js";
 
 /** The page shows at most this many timeline events (the latest). */
 const timelineLimit = 500;
@@ -115,6 +117,7 @@ export function traineeRoutes(ctx: DashboardContext): Router {
     );
 
   router.param("slug", (req, res, next, slug: string) => (slugPattern.test(slug) ? next() : notFound(res)));
+  router.param("taskId", (req, res, next, id: string) => (/^\d{1,18}$/.test(id) ? next() : notFound(res)));
 
   router.get("/trainees/:slug", async (req, res, next) => {
     try {
@@ -218,7 +221,7 @@ export function traineeRoutes(ctx: DashboardContext): Router {
       fallback,
       targets,
       run: async (req, actor) => {
-        const reason = field(req, "reason") ?? "";
+        const { reason = "" } = parseInput(req.body, z.object({ reason: text(500).optional() }));
         const { cancelled, next } = await cancelTask({ db, taskId: await taskOf(req), reason, now: deps.now(), actor, queue: ctx.queue });
         return {
           text: `Cancelled ${jobNames[cancelled.kind]} #${cancelled.id}${next ? `; next: ${jobNames[next.kind]} #${next.id}` : "; nothing waits behind it"}.`,

@@ -134,7 +134,7 @@ const table: readonly Row[] = [
     title: "TRS does not know the TRN request",
     kind: "permanent",
     remediation:
-      "TRS has no TRN request with our request id: it never arrived, or was made with another API key. Use “Re-submit for TRN” on the trainee page (or `npm run cli -- resubmit-trn SLUG`), which sends a new request.",
+      "TRS has no TRN request with our request id: it never arrived, or was made with another API key. Use “Re-submit for TRN” on the trainee page (or `npm run cli -- resubmit-trn SLUG --actor NAME`), which sends a new request.",
     when: [{ errorCodes: [10031] }, { status: 404, withoutErrorCode: true, endpoint: dqtTrnRequest }],
   },
   {
@@ -142,7 +142,7 @@ const table: readonly Row[] = [
     title: "TRN request rejected",
     kind: "permanent",
     remediation:
-      "TRS rejected the TRN request or marked it dormant, so no TRN will come from it. Ask the TRS team why; once the trainee's details are corrected upstream, use “Re-submit for TRN” on the trainee page (or `npm run cli -- resubmit-trn SLUG`).",
+      "TRS rejected the TRN request or marked it dormant, so no TRN will come from it. Ask the TRS team why; once the trainee's details are corrected upstream, use “Re-submit for TRN” on the trainee page (or `npm run cli -- resubmit-trn SLUG --actor NAME`).",
     when: [{ errorCodes: [10062] }],
   },
   {
@@ -157,7 +157,7 @@ const table: readonly Row[] = [
     title: "No TRN before the polling deadline",
     kind: "waiting",
     remediation:
-      "TRS has not allocated a TRN before our polling deadline. Ask the TRS team why the TRN is taking a while (a potential duplicate waits for manual review); if there is no issue, use “Restart TRN polling” on the trainee page (or `npm run cli -- poll-trn SLUG --for 4d`), which sets a new deadline.",
+      "TRS has not allocated a TRN before our polling deadline. Ask the TRS team why the TRN is taking a while (a potential duplicate waits for manual review); if there is no issue, use “Restart TRN polling” on the trainee page (or `npm run cli -- poll-trn SLUG --for 4d --actor NAME`), which sets a new deadline.",
   },
   {
     name: "trn_missing",
@@ -171,7 +171,7 @@ const table: readonly Row[] = [
     title: "TRS allocated a different TRN",
     kind: "permanent",
     remediation:
-      "TRS gave this trainee a different TRN from the one we already hold, which may mean a duplicate record. Ask the TRS team which TRN is right, correct the trainee's TRN upstream, then retry the job, or cancel it (`npm run cli -- cancel TASK_ID --reason …`) if nothing must be sent.",
+      "TRS gave this trainee a different TRN from the one we already hold, which may mean a duplicate record. Ask the TRS team which TRN is right, correct the trainee's TRN upstream, then retry the job, or cancel it (`npm run cli -- cancel TASK_ID --reason … --actor NAME`) if nothing must be sent.",
   },
 
   // -- The person record (trs-api.md §3c, §3e) --------------------------------------------------
@@ -280,7 +280,7 @@ const table: readonly Row[] = [
     title: "Overseas route cannot be changed",
     kind: "permanent",
     remediation:
-      "The record's route is an overseas recognition route, which TRS does not let anyone change once created. Ask the TRS team whether this trainee's route belongs on that record; cancel the job (`npm run cli -- cancel TASK_ID --reason …`) if nothing must change.",
+      "The record's route is an overseas recognition route, which TRS does not let anyone change once created. Ask the TRS team whether this trainee's route belongs on that record; cancel the job (`npm run cli -- cancel TASK_ID --reason … --actor NAME`) if nothing must change.",
     when: [{ errorCodes: [10051] }],
   },
   {
@@ -314,8 +314,15 @@ const table: readonly Row[] = [
     title: "Record already holds QTS/EYTS",
     kind: "permanent",
     remediation:
-      "The record already holds QTS or EYTS, so its training details can no longer be updated. trs-sync sends an update before the award that follows it, so the award most likely reached the record another way or in an earlier run. Ask the TRS team for the record and compare it with the trainee page: if there are no differences, cancel the job (`npm run cli -- cancel TASK_ID --reason …`); if there are, speak to the TRS team and maybe the provider about what needs updating.",
+      "The record already holds QTS or EYTS, so its training details can no longer be updated. trs-sync sends an update before the award that follows it, so the award most likely reached the record another way or in an earlier run. Ask the TRS team for the record and compare it with the trainee page: if there are no differences, cancel the job (`npm run cli -- cancel TASK_ID --reason … --actor NAME`); if there are, speak to the TRS team and maybe the provider about what needs updating.",
     when: [{ fieldMessages: ["Teacher already has QTS/EYTS date"] }],
+  },
+  {
+    name: "awarded_record_differs",
+    title: "Record already awarded, and it differs from ours",
+    kind: "permanent",
+    remediation:
+      'The record already holds QTS or EYTS (the award reached it another way), so it refused the update, and it differs from ours in the fields the message names: open "Check the record at TRS" on the trainee page to see both. If the record is right, correct the trainee upstream; if ours is, ask the TRS team to correct theirs. Then retry the job once the two agree, or cancel it.',
   },
   {
     name: "qts_date_mismatch",

@@ -14,6 +14,7 @@ import type { SyncTaskKind } from "../generated/prisma/client.js";
 import { alertJobId, jobNames, SLACK_ALERT_JOB, taskJobId, type Queues } from "./queues.js";
 import { blockingStates, markQueued } from "../trainees/sync-tasks.js";
 import { ensureJob } from "./enqueue.js";
+import { withTraceparent } from "../trace-context.js";
 import { syncJobs } from "./registry.js";
 import { slackAlertRetry } from "./slack-alert.js";
 
@@ -26,6 +27,7 @@ interface HeadRow {
   kind: SyncTaskKind;
   slug: string;
   available_at: Date;
+  trace_context: string | null;
 }
 
 /** One pass: dispatches every head task and pending alert; returns how many it handed to BullMQ. */
@@ -45,7 +47,7 @@ async function dispatchTaskBatch(deps: Deps, queues: Queues): Promise<number> {
     async (tx) => {
       // A head task: pending, with nothing unfinished before it in its trainee's line.
       const heads = await tx.$queryRaw<HeadRow[]>`
-        SELECT t.id, t.kind::text AS kind, tr.slug, t.available_at
+        SELECT t.id, t.kind::text AS kind, tr.slug, t.available_at, t.trace_context
         FROM sync_tasks t JOIN trainees tr ON tr.id = t.trainee_id
         WHERE t.state = 'pending'
           AND NOT EXISTS (
@@ -59,14 +61,17 @@ async function dispatchTaskBatch(deps: Deps, queues: Queues): Promise<number> {
       if (!heads.length) return 0;
       const now = deps.now().getTime();
       for (const head of heads) {
-        await ensureJob({
-          queue: queues.teacherRecords,
-          name: jobNames[head.kind],
-          jobId: taskJobId(head.kind, head.id),
-          data: { slug: head.slug, taskId: String(head.id) },
-          delayMs: head.available_at.getTime() - now,
-          retry: syncJobs[head.kind].retry,
-        });
+        // inside the trace of the change that made the task (bullmq-otel carries it into the job)
+        await withTraceparent(head.trace_context, () =>
+          ensureJob({
+            queue: queues.teacherRecords,
+            name: jobNames[head.kind],
+            jobId: taskJobId(head.kind, head.id),
+            data: { slug: head.slug, taskId: String(head.id) },
+            delayMs: head.available_at.getTime() - now,
+            retry: syncJobs[head.kind].retry,
+          }),
+        );
       }
       await markQueued(
         tx,

@@ -106,7 +106,7 @@ async function timeOut(ctx: SyncContext, request: TrnRequest): Promise<SyncOutco
   const text =
     `TRN request for trainee ${trainee.slug} timed out after ${days} day${days === 1 ? "" : "s"} ` +
     `(request ${request.requestId}, ${request.pollCount} polls). Ask TRS why it is slow, then restart polling: ` +
-    `npm run cli -- poll-trn ${trainee.slug} --for 4d`;
+    `npm run cli -- poll-trn ${trainee.slug} --for 4d --actor YOUR_NAME`;
   const timedOut = await deps.prisma.$transaction(async (tx) => {
     const { count } = await tx.trnRequest.updateMany({
       where: { id: request.id, state: "pending", deadlineAt: request.deadlineAt },

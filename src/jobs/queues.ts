@@ -2,8 +2,9 @@
  * Queue and job names (CONTRACT.md §6) and their default options. One queue carries every call to
  * the teacher records API, so one rate limit covers them all.
  */
+import { bullmqTelemetry } from "../trace-context.js";
 import { Queue, type JobsOptions } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import type { SyncTaskKind } from "../generated/prisma/client.js";
 
 export const TEACHER_RECORDS_QUEUE = "teacher-records";
@@ -45,9 +46,9 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(connection: Redis, prefix: string): Queues {
-  const teacherRecords = new Queue(TEACHER_RECORDS_QUEUE, { connection, prefix });
-  const alerts = new Queue(ALERTS_QUEUE, { connection, prefix });
+export function createQueues(connection: RedisConnection, prefix: string): Queues {
+  const teacherRecords = new Queue(TEACHER_RECORDS_QUEUE, { connection, prefix, ...bullmqTelemetry() });
+  const alerts = new Queue(ALERTS_QUEUE, { connection, prefix, ...bullmqTelemetry() });
   // A Queue without listeners turns a lost connection into an unhandled 'error' event.
   teacherRecords.on("error", () => {});
   alerts.on("error", () => {});

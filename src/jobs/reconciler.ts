@@ -14,7 +14,7 @@
  *
  * A Redis wipe or a lost write costs time, not data, and never leaves work stuck without a trace.
  */
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../redis.js";
 import type { Deps } from "../deps.js";
 import type { SyncTaskKind } from "../generated/prisma/client.js";
 import { handBack, inQueueStates, recordLostFailure } from "../trainees/sync-tasks.js";
@@ -29,7 +29,7 @@ const BATCH = 1_000;
 export type JobPresence = { state: "missing" | "completed" | "live" } | { state: "failed"; finishedOn: number; reason: string };
 
 /** What BullMQ holds under each job id (nothing, a finished job, or a live one), in one round trip. */
-export async function jobPresence(redis: Redis, prefix: string, queue: string, jobIds: string[]): Promise<JobPresence[]> {
+export async function jobPresence(redis: RedisConnection, prefix: string, queue: string, jobIds: string[]): Promise<JobPresence[]> {
   const pipeline = redis.pipeline();
   for (const id of jobIds) {
     const key = `${prefix}:${queue}:${id}`;

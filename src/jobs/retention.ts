@@ -7,7 +7,9 @@
  *   kind (the registration that got the TRN, the last update, the award stay);
  * - timeline events, except the events of a task still kept and each trainee's latest event of
  *   each kind (the TRN received, the last change accepted, a discard or a correction stay);
- * - alerts already sent or given up.
+ * - alerts already sent or given up;
+ * - events for the upstream application already sent (unsent ones stay, however old);
+ * - TRS webhook messages received (their ce-ids guard against replays; a signature that old is refused anyway).
  * Expired dashboard sessions go whatever their age. Nothing else is deleted: trainees, TRN
  * requests, unfinished or failed work, the payload hashes, and the audit log are kept for ever.
  *
@@ -32,6 +34,10 @@ export interface RetentionReport {
   tasks: number;
   events: number;
   alerts: number;
+  /** sent events for the upstream application */
+  upstreamWebhooks: number;
+  /** TRS webhook messages remembered by ce-id */
+  trsWebhookMessages: number;
   sessions: number;
 }
 
@@ -40,11 +46,13 @@ export async function runRetention(options: { db: Db; now: Date; periodMs: numbe
   const { db, now } = options;
   const sessions = (await db.dashboardSession.deleteMany({ where: { expiresAt: { lt: now } } })).count;
   const cutoff = new Date(now.getTime() - (options.periodMs ?? now.getTime()));
-  const report: RetentionReport = { cutoff, tasks: 0, events: 0, alerts: 0, sessions };
+  const report: RetentionReport = { cutoff, tasks: 0, events: 0, alerts: 0, upstreamWebhooks: 0, trsWebhookMessages: 0, sessions };
   if (options.periodMs !== null) {
     report.tasks = await deleteFinishedTasks(db, cutoff);
     report.events = await deleteEvents(db, cutoff);
     report.alerts = (await db.alert.deleteMany({ where: { state: { in: ["sent", "failed"] }, updatedAt: { lt: cutoff } } })).count;
+    report.upstreamWebhooks = await deleteSentUpstreamWebhooks(db, cutoff);
+    report.trsWebhookMessages = await deleteTrsWebhookMessages(db, cutoff);
   }
   await recordAudit(db, {
     actor: options.actor ?? "system:retention",
@@ -54,7 +62,7 @@ export async function runRetention(options: { db: Db; now: Date; periodMs: numbe
       options.periodMs === null
         ? `ok: RETENTION_PERIOD off; deleted ${sessions} expired sessions`
         : `ok: deleted ${report.tasks} finished tasks, ${report.events} timeline events, ${report.alerts} alerts older than ` +
-          `${cutoff.toISOString()}, and ${sessions} expired sessions`,
+          `${cutoff.toISOString()}, ${report.upstreamWebhooks} sent upstream webhooks, ${report.trsWebhookMessages} TRS webhook messages, and ${sessions} expired sessions`,
     details: { ...report, cutoff: cutoff.toISOString() },
   });
   return report;
@@ -76,6 +84,30 @@ async function deleteFinishedTasks(db: Db, cutoff: Date): Promise<number> {
                     WHERE later.trainee_id = t.trainee_id AND later.kind = t.kind AND later.id > t.id
                       AND later.state IN ('succeeded', 'cancelled'))`;
     after = range.last;
+  }
+}
+
+async function deleteSentUpstreamWebhooks(db: Db, cutoff: Date): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    // in batches, so a first run over a large table holds no long lock
+    const count = await db.$executeRaw`
+      DELETE FROM upstream_webhooks WHERE id IN (
+        SELECT id FROM upstream_webhooks WHERE state = 'sent' AND sent_at < ${cutoff} LIMIT ${batchSize})`;
+    deleted += count;
+    if (count < batchSize) return deleted;
+  }
+}
+
+async function deleteTrsWebhookMessages(db: Db, cutoff: Date): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    // ids grow with time: the oldest first, in batches
+    const count = await db.$executeRaw`
+      DELETE FROM trs_webhook_messages WHERE id IN (
+        SELECT id FROM trs_webhook_messages WHERE received_at < ${cutoff} ORDER BY id LIMIT ${batchSize})`;
+    deleted += count;
+    if (count < batchSize) return deleted;
   }
 }
 

@@ -13,7 +13,8 @@
  *    attempts), in Postgres first, so that failures are queryable without Redis. A run that lost
  *    its task meanwhile (cancelled by support, taken over after a stall) records nothing and ends.
  */
-import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
+import { DelayedError, UnrecoverableError, WaitingError, type Job, type Worker } from "bullmq";
+import { RequestSlotWait } from "../clients/request-gate.js";
 import type { Deps } from "../deps.js";
 import { isDatabaseUnavailable, isDeterministicDatabaseError, RunSuperseded, SyncError } from "../errors.js";
 import { recordEvent } from "../trainees/events.js";
@@ -25,6 +26,8 @@ import type { CircuitMonitor } from "./circuit-monitor.js";
 
 /** When another job of the trainee holds the lock, look again after this. */
 const BUSY_RETRY_MS = 2_000;
+/** Spreads the jobs the request limit held back, so that they do not all come back at once. */
+const SLOT_WAIT_JITTER_MS = 1_000;
 /** While Postgres is unreachable at the claim, the job waits this long (no attempt spent), or JOB_RETRY_BASE_DELAY. */
 const DATABASE_RETRY_MS = 5_000;
 /**
@@ -81,7 +84,8 @@ export async function runSyncJob(options: {
 
   let outcome: SyncOutcome;
   try {
-    outcome = await withTraineeLock(deps.prisma, trainee.id, lockLifetimeMs(definition.maxCalls, deps.config.api.timeoutMs), async () => {
+    const lifetimeMs = lockLifetimeMs(definition.maxCalls, deps.config.api.timeoutMs, deps.requestGate ? deps.config.api.rateMaxWaitMs : 0);
+    outcome = await withTraineeLock(deps.prisma, trainee.id, lifetimeMs, async () => {
       if (definition.needsTrn && !trainee.trn) {
         throw new SyncError("trn_missing", `${definition.name} needs a TRN and the trainee has none`);
       }
@@ -93,6 +97,19 @@ export async function runSyncJob(options: {
     if (error instanceof TraineeBusy) {
       if (!(await record({ state: "queued" }))) return superseded();
       return delayBy(job, token, BUSY_RETRY_MS);
+    }
+    if (error instanceof RequestSlotWait) {
+      // the request limit (or TRS's 429 pause) holds the call back: nothing was sent, no attempt spent
+      // recorded as rate_limited, so that the pending pages say what holds the work back
+      const held: TaskError = {
+        errorClass: "rate_limited",
+        httpStatus: null,
+        errorCode: null,
+        message: `${error.message}; sent again then`,
+      };
+      if (!(await record({ state: "queued", error: held }))) return superseded();
+      await event({ kind: `${definition.kind}_rate_limited`, outcome: "retrying", ...held });
+      return delayBy(job, token, error.waitMs + Math.round(Math.random() * SLOT_WAIT_JITTER_MS));
     }
     const classified = classify(error, { operation: definition.operation });
     if (options.circuit && (await circuitIsOpen(options.circuit, { deps, jobId, classified }))) {
@@ -161,23 +178,23 @@ async function handleFailure(options: {
   deps: Deps;
   definition: SyncJobDefinition;
   job: Job;
-  worker?: Worker;
+  token: string | undefined;
   fence: Fence;
   classified: Classified;
   error: unknown;
   event: SyncContext["event"];
   record: (outcome: RunOutcome) => Promise<boolean>;
 }): Promise<undefined> {
-  const { deps, definition, job, fence, classified, error, event, record } = options;
+  const { deps, definition, job, token, fence, classified, error, event, record } = options;
   const { errorClass } = classified;
 
-  if (errorClass.name === "rate_limited" && options.worker) {
-    // TRS counts requests per client across all our workers: pause the whole queue, use no attempt.
+  if (errorClass.name === "rate_limited") {
+    // TRS counts requests per client across all our processes: the request gate already paused
+    // every process until Retry-After (clients/http.ts); this job waits as long and spends no attempt.
     const waitMs = classified.retryAfterMs ?? 60_000;
     if (!(await record({ state: "queued" }))) return undefined;
     await event({ kind: `${definition.kind}_rate_limited`, outcome: "retrying", ...eventError(classified) });
-    await options.worker.rateLimit(waitMs);
-    throw Worker.RateLimitError();
+    return delayBy(job, token, waitMs + Math.round(Math.random() * SLOT_WAIT_JITTER_MS));
   }
 
   const attemptsLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);

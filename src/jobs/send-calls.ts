@@ -6,6 +6,7 @@
 import type { CallResult, PlannedCall, SyncOperation } from "../clients/teacher-records.js";
 import { hashOf } from "../trainees/records.js";
 import { RunSuperseded } from "../errors.js";
+import { checkAwardedRecord, isAwardedRecordRefusal } from "./awarded-elsewhere.js";
 import { classify } from "./classify.js";
 import type { SyncContext } from "./job.js";
 
@@ -56,17 +57,22 @@ export async function sendCalls(ctx: SyncContext, operation: SyncOperation, call
       });
     } catch (error) {
       const classified = classify(error, { operation });
-      if (classified.errorClass.kind !== "ignorable") throw error;
-      if (classified.errorClass.refusedForGood) refusedCode = classified.errorCode;
+      if (isAwardedRecordRefusal(operation, classified)) {
+        // the QTS race: throws unless the record already holds exactly what we would send
+        await checkAwardedRecord(ctx, call, classified);
+      } else {
+        if (classified.errorClass.kind !== "ignorable") throw error;
+        if (classified.errorClass.refusedForGood) refusedCode = classified.errorCode;
+        await ctx.event({
+          kind: `${operation}_ignored`,
+          outcome: "skipped",
+          errorClass: classified.errorClass.name,
+          httpStatus: classified.httpStatus,
+          errorCode: classified.errorCode,
+          message: `${call.method} ${call.endpoint}: ${classified.errorClass.title} (counts as accepted)`,
+        });
+      }
       report.ignored.push({ call, errorClass: classified.errorClass.name });
-      await ctx.event({
-        kind: `${operation}_ignored`,
-        outcome: "skipped",
-        errorClass: classified.errorClass.name,
-        httpStatus: classified.httpStatus,
-        errorCode: classified.errorCode,
-        message: `${call.method} ${call.endpoint}: ${classified.errorClass.title} (counts as accepted)`,
-      });
     }
     await deps.prisma.sentPayload.upsert({
       where: { traineeId_endpoint: { traineeId: trainee.id, endpoint: call.endpoint } },

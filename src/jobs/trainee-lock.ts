@@ -9,6 +9,7 @@
  * whatever the worker does; Prisma rolls the transaction back after the same time on our side.
  */
 import type { Db } from "../deps.js";
+import { sqlStateOf } from "../errors.js";
 
 /** The key space of trs-sync's advisory locks (the first half of the two-part key). */
 const LOCK_SPACE = 7318;
@@ -22,11 +23,12 @@ export class TraineeBusy extends Error {
 }
 
 /**
- * How long a run may hold its trainee's lock: each of its API calls may take API_TIMEOUT, and one
- * more API_TIMEOUT covers its database writes. Derived, so a longer timeout never outlives the lock.
+ * How long a run may hold its trainee's lock: each of its API calls may wait for a request slot
+ * (at most `slotWaitMs`, clients/request-gate.ts) and then take API_TIMEOUT, and one more
+ * API_TIMEOUT covers its database writes. Derived, so a longer timeout never outlives the lock.
  */
-export function lockLifetimeMs(maxCalls: number, apiTimeoutMs: number): number {
-  return (maxCalls + 1) * apiTimeoutMs;
+export function lockLifetimeMs(maxCalls: number, apiTimeoutMs: number, slotWaitMs = 0): number {
+  return maxCalls * (apiTimeoutMs + slotWaitMs) + apiTimeoutMs;
 }
 
 /**
@@ -47,4 +49,37 @@ export async function withTraineeLock<T>(db: Db, traineeId: string, lifetimeMs: 
     },
     { timeout: ms, maxWait: 30_000 },
   );
+}
+
+/**
+ * How long a support action (check now, re-submit, extend the deadline) waits for the trainee's
+ * lock: a job holds it while it talks to the API, at most lockLifetimeMs, usually well under a
+ * second. Past this the action does nothing and says the trainee is busy.
+ */
+export const SUPPORT_LOCK_WAIT_MS = 10_000;
+
+/**
+ * Takes the trainee's lock (the one jobs hold, above) inside `tx`, the support action's own
+ * transaction, waiting up to `waitMs` for a running job to finish with the API; throws
+ * TraineeBusy when the wait is over (the transaction is then spoilt: let it roll back). The lock
+ * is released when `tx` ends, so the action's decision and its writes happen while no job of the
+ * trainee is talking to the API, and it decides on what that job stored.
+ *
+ * Take it before any row lock of the trainee: jobs take row locks while they hold this lock.
+ */
+export async function waitForTraineeLock(
+  tx: {
+    $executeRawUnsafe(query: string): Promise<number>;
+    $executeRaw(query: TemplateStringsArray, ...values: unknown[]): Promise<number>;
+  },
+  traineeId: string,
+  waitMs: number,
+): Promise<void> {
+  await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = ${Math.max(1, Math.ceil(waitMs))}`);
+  try {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${LOCK_SPACE}, hashtext(${traineeId}))`;
+  } catch (error) {
+    if (sqlStateOf(error) === "55P03") throw new TraineeBusy(); // lock_not_available: lock_timeout passed
+    throw error;
+  }
 }

@@ -12,8 +12,9 @@ export const updateTrainee: SyncJobDefinition = {
   name: "update-trainee",
   needsTrn: true,
   operation: "update",
-  // GET person (to keep what TRS holds), PUT person, PUT route
-  maxCalls: 3,
+  // GET person (to keep what TRS holds), PUT person, PUT route, and GET person again when the
+  // route is refused because the record already holds QTS/EYTS (awarded-elsewhere.ts)
+  maxCalls: 4,
   retry: standardRetry,
   async handle(_payload, ctx) {
     const { trainee } = ctx;

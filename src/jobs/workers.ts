@@ -1,6 +1,7 @@
 /**
  * The BullMQ workers: one generic loop over the job definitions of the registry.
  */
+import { bullmqTelemetry } from "../trace-context.js";
 import { Worker, type Job } from "bullmq";
 import type { Deps } from "../deps.js";
 import { createSlackClient } from "../clients/slack.js";
@@ -50,6 +51,7 @@ export function startWorkers(deps: Deps, options: { circuit?: CircuitMonitor } =
   const teacherRecords: Worker = new Worker(TEACHER_RECORDS_QUEUE, processSync, {
     connection: deps.newRedis("worker"),
     prefix,
+    ...bullmqTelemetry(),
     concurrency: deps.config.workerConcurrency,
     // A killed worker's jobs are taken up again by another once their lock expires.
     lockDuration: deps.config.jobLockDurationMs,
@@ -58,8 +60,8 @@ export function startWorkers(deps: Deps, options: { circuit?: CircuitMonitor } =
     // BullMQ's own counter never resets over a job's life, and a poll job lives for days across
     // deploys, so its limit is only a backstop here.
     maxStalledCount: 1_000,
-    // TRS allows 1000 requests a minute per client; this ceiling holds across all our workers.
-    limiter: { max: deps.config.api.ratePerMinute, duration: 60_000 },
+    // No BullMQ limiter: it counts jobs started, not requests. Every request to the API passes the
+    // request gate instead (clients/request-gate.ts), shared by every process.
     settings: {
       backoffStrategy: (attemptsMade, _type, error, job) => {
         const definition = job ? syncJobsByName.get(job.name) : undefined;
@@ -74,6 +76,7 @@ export function startWorkers(deps: Deps, options: { circuit?: CircuitMonitor } =
   const alerts = new Worker(ALERTS_QUEUE, async (job) => handleSlackAlert({ deps, slack, job }), {
     connection: deps.newRedis("worker"),
     prefix,
+    ...bullmqTelemetry(),
     concurrency: 2,
     settings: { backoffStrategy: (attemptsMade) => retryDelay(withBase(slackAlertRetry), attemptsMade) },
   });

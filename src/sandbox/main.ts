@@ -25,6 +25,8 @@ const envSchema = z.object({
       return ms ?? 0;
     }),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** where to POST signed trn_request.completed webhooks, e.g. http://127.0.0.1:3000/webhooks/trs; none when unset */
+  SANDBOX_WEBHOOK_URL: z.string().url().optional(),
 });
 
 async function main(): Promise<void> {
@@ -35,7 +37,12 @@ async function main(): Promise<void> {
   }
   const env = parsed.data;
   const logger = createLogger({ level: env.LOG_LEVEL, name: "sandbox" });
-  const sandbox = createSandbox({ apiKey: env.SANDBOX_API_KEY, pendingCompletesAfterMs: env.SANDBOX_PENDING_COMPLETES_AFTER, logger });
+  const sandbox = createSandbox({
+    apiKey: env.SANDBOX_API_KEY,
+    pendingCompletesAfterMs: env.SANDBOX_PENDING_COMPLETES_AFTER,
+    logger,
+    ...(env.SANDBOX_WEBHOOK_URL ? { webhookUrl: env.SANDBOX_WEBHOOK_URL } : {}),
+  });
   const url = await sandbox.listen(env.SANDBOX_PORT);
 
   console.log(

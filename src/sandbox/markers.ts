@@ -20,6 +20,11 @@ export const markers = {
   pii: "TRS PUT persons answers 400 errorCode 10041 (Updates to PII data is not permitted.), even for a +legacy person",
   badukprn: "route PUT answers 10048 (Invalid training provider UKPRN.); DQT answers 'Organisation not found'",
   slow: "every call for this person waits slowMs (default 2 s) before answering",
+  hooklost: "with a webhook URL set: the trn_request.completed webhook is never sent (polling must find the TRN)",
+  hookdup: "with a webhook URL set: the trn_request.completed webhook is delivered twice, with the same ce-id",
+  hookdelay: "with a webhook URL set: the trn_request.completed webhook is sent webhookDelayMs (default 1 s) late",
+  hookbadsig: "with a webhook URL set: the webhook is signed with a key that is not in the JWKS (refused; retried, then given up)",
+  hookrotate: "with a webhook URL set: the signing key is rotated just before sending; the new kid appears in GET /webhook-jwks",
 } as const satisfies Record<string, string>;
 
 export type Marker = keyof typeof markers;

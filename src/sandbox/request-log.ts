@@ -12,9 +12,11 @@ export interface SandboxRequestLogEntry {
   query: Record<string, string>;
   /** the parsed JSON body; null when there was none or it was not read (bad JSON, injected fault) */
   body: unknown;
-  /** 0 until the answer has been sent */
+  /** 0 until the answer has been sent, and for good when the client went away first (the body is kept) */
   status: number;
   api: "trs" | "dqt" | "control";
+  /** the W3C trace context the client sent, if any (trs-sync sends one while tracing is on) */
+  traceparent?: string;
 }
 
 /** `/v1` and `/v2` are DQT's; everything else, unknown paths included, is counted as TRS. */
@@ -45,6 +47,7 @@ export function recordRequests(options: { log: SandboxRequestLogEntry[]; now: ()
       body: null,
       status: 0,
       api: apiOf(req.path),
+      ...(typeof req.headers.traceparent === "string" ? { traceparent: req.headers.traceparent } : {}),
     };
     options.log.push(entry);
     res.on("finish", () => {
@@ -54,6 +57,10 @@ export function recordRequests(options: { log: SandboxRequestLogEntry[]; now: ()
         { method: entry.method, path: entry.path, status: entry.status, api: entry.api, ms: Date.now() - started },
         "sandbox request",
       );
+    });
+    // a client that went away before the answer (a killed worker): status stays 0, the body is kept
+    res.on("close", () => {
+      if (!res.writableFinished) entry.body = req.body ?? null;
     });
     next();
   };

@@ -15,6 +15,7 @@ import { sendEmpty, sendProblem, sendValidationProblem } from "./problems.js";
 import { recordRequests, type SandboxRequestLogEntry } from "./request-log.js";
 import { type PersonRecord, SandboxStore } from "./state.js";
 import { createTrsRouter } from "./trs-routes.js";
+import { SandboxWebhooks, type WebhookDelivery } from "./webhooks.js";
 
 export type { SandboxRequestLogEntry } from "./request-log.js";
 
@@ -27,6 +28,12 @@ export interface SandboxOptions {
   now?: () => Date;
   /** how long `+slow` calls wait before answering, in ms; default 2000 */
   slowMs?: number;
+  /** where to POST signed trn_request.completed webhooks; none are sent when absent */
+  webhookUrl?: string;
+  /** how late `+hookdelay` webhooks are sent, in ms; default 1000 */
+  webhookDelayMs?: number;
+  /** waits before each retry of a refused webhook, in ms; default 100, 300, 1000, 3000 */
+  webhookRetryDelaysMs?: number[];
   /** when given, one line per TRS/DQT request (method, path, status; never bodies) and unexpected errors */
   logger?: Logger;
 }
@@ -78,6 +85,12 @@ export interface Sandbox {
   seedPerson(seed: SeedPerson): SandboxPerson;
   /** a TRN request TRS holds already, pending until completed by hand */
   seedTrnRequest(seed: SeedTrnRequest): void;
+  /** where webhooks go from now on (undefined: none are sent) */
+  setWebhookUrl(url: string | undefined, options?: { signedFor?: string }): void;
+  /** every webhook delivery attempt, in order */
+  webhookDeliveries(): WebhookDelivery[];
+  /** a new webhook signing key, used from now on; returns its kid */
+  rotateWebhookKey(): Promise<string>;
 }
 
 function personView(person: PersonRecord): SandboxPerson {
@@ -122,6 +135,16 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   };
   const log: SandboxRequestLogEntry[] = [];
   const faults = new FaultQueue();
+  const webhooks = new SandboxWebhooks({
+    ...(options.webhookUrl ? { url: options.webhookUrl } : {}),
+    ...(options.webhookDelayMs !== undefined ? { delayMs: options.webhookDelayMs } : {}),
+    ...(options.webhookRetryDelaysMs ? { retryDelaysMs: options.webhookRetryDelaysMs } : {}),
+    pendingCompletesAfterMs: ctx.pendingCompletesAfterMs,
+    now: ctx.now,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  ctx.store.onTrnRequestCompleted = (record) => webhooks.requestCompleted(record);
+  ctx.store.onTrnRequestAdded = (record) => webhooks.requestAdded(record, () => ctx.store.completeTrnRequest(record, ctx.now()));
   const app = express();
   let server: Server | undefined;
 
@@ -140,6 +163,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       return `http://127.0.0.1:${address.port}`;
     },
     async close() {
+      await webhooks.close();
       const closing = server;
       server = undefined;
       if (!closing) return;
@@ -169,11 +193,19 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       if (!record) throw new Error(`no TRN request '${requestId}'`);
       ctx.store.completeTrnRequest(record, ctx.now());
     },
+    setWebhookUrl: (url, options) => {
+      webhooks.url = url;
+      webhooks.signedUrl = options?.signedFor;
+    },
+    webhookDeliveries: () => webhooks.deliveries.map((delivery) => ({ ...delivery })),
+    rotateWebhookKey: () => webhooks.rotate(),
   };
 
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use("/__sandbox", createControlRouter(sandbox));
+  // TRS's webhook signing keys: not an API call, so not in the request log
+  app.get("/webhook-jwks", webhooks.jwksRoute());
   app.use(recordRequests({ log, now: ctx.now, logger: options.logger }));
   app.use(faults.middleware());
   app.use("/v3", createTrsRouter(ctx));

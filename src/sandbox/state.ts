@@ -92,6 +92,10 @@ export class SandboxStore {
   readonly persons = new Map<string, PersonRecord>();
   readonly trnRequests = new Map<string, TrnRequestRecord>();
   private nextTrn = firstTrn;
+  /** called once for each request that gets its TRN (the sandbox's webhooks listen here) */
+  onTrnRequestCompleted: ((record: TrnRequestRecord) => void) | undefined;
+  /** called for each new request from POST trn-requests */
+  onTrnRequestAdded: ((record: TrnRequestRecord) => void) | undefined;
 
   reset(): void {
     this.persons.clear();
@@ -112,6 +116,7 @@ export class SandboxStore {
     };
     this.trnRequests.set(record.requestId, record);
     if (completes === "at-once") this.completeTrnRequest(record, now);
+    this.onTrnRequestAdded?.(record);
     return record;
   }
 
@@ -127,6 +132,7 @@ export class SandboxStore {
     if (record.trn !== null) return;
     const person = this.createPerson(record, now);
     record.trn = person.trn;
+    this.onTrnRequestCompleted?.(record);
   }
 
   private createPerson(request: TrnRequestRecord, now: Date): PersonRecord {

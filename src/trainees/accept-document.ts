@@ -34,7 +34,12 @@ class Conflict extends Error {
 export async function acceptTraineeDocument(options: AcceptOptions): Promise<AcceptResult> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await options.prisma.$transaction((tx) => acceptInTransaction(tx, options), { timeout: 15_000 });
+      // maxWait: on a busy process a connection may take longer than Prisma's 2 s default to come
+      // free; waiting for one beats answering 503 to a PUT that would have been accepted.
+      return await options.prisma.$transaction((tx) => acceptInTransaction(tx, options), {
+        maxWait: 10_000,
+        timeout: 15_000,
+      });
     } catch (error) {
       if (error instanceof Conflict) return { status: 409, body: error.body };
       // Two PUTs creating the same slug at once: the loser retries and finds the row.

@@ -22,7 +22,10 @@ export async function storeTrn(options: {
   response: unknown;
   jobName: string;
   jobId: string;
-  taskId: bigint;
+  /** the poll task, when a poll asked; absent for a webhook that came without one */
+  taskId?: bigint;
+  /** the timeline message; default "TRN … received for request …" */
+  message?: string;
 }): Promise<void> {
   const { deps, traineeId, request, trn } = options;
   const now = deps.now();
@@ -33,6 +36,9 @@ export async function storeTrn(options: {
       if (trainee.trn && trainee.trn !== trn) {
         throw trnConflict(`TRS allocated ${trn} but the trainee already has ${trainee.trn}`);
       }
+      // Idempotent: the same answer stored twice (a poll and a check-now both asked) changes nothing the second time.
+      const stored = await tx.trnRequest.findUnique({ where: { id: request.id }, select: { state: true, trn: true } });
+      if (trainee.trn === trn && stored?.state === "received" && stored.trn === trn) return;
       // A deferred or withdrawn trainee keeps their state; only one waiting for the TRN moves on.
       const state = trainee.state === "submitted_for_trn" ? "trn_received" : trainee.state;
       await tx.trainee.update({
@@ -43,11 +49,17 @@ export async function storeTrn(options: {
         where: { id: request.id },
         data: { state: "received", trn, activeTraineeId: null, lastResponse: toJson(options.response), nextPollAt: null },
       });
+      // Any other request still open for the trainee has nothing left to ask: closed, so that its
+      // register job (which may have read the trainee before this TRN) finds it received and sends nothing.
+      await tx.trnRequest.updateMany({
+        where: { activeTraineeId: traineeId, id: { not: request.id } },
+        data: { state: "received", trn, activeTraineeId: null, nextPollAt: null },
+      });
       await recordEvent(tx, {
         traineeId,
         kind: "trn_received",
         outcome: "success",
-        message: `TRN ${trn} received for request ${request.requestId}`,
+        message: options.message ?? `TRN ${trn} received for request ${request.requestId}`,
         jobName: options.jobName,
         jobId: options.jobId,
         taskId: options.taskId,
@@ -82,7 +94,8 @@ export async function settleTrnAnswer(options: {
   result: TrnRequestResult;
   jobName: string;
   jobId: string;
-  taskId: bigint;
+  taskId?: bigint;
+  message?: string;
 }): Promise<boolean> {
   const { deps, request, result } = options;
   if (result.status === "completed" && result.trn) {

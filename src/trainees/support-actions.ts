@@ -1,6 +1,7 @@
 /**
  * What support staff can do to a trainee's sync work, from the CLI and the dashboard. Each action
- * locks the trainee first (like a PUT and a job's claim), changes tasks only through sync-tasks.ts,
+ * locks the trainee first (like a PUT and a job's claim; the TRN actions also wait for the lock a
+ * job holds while it talks to the API), changes tasks only through sync-tasks.ts,
  * and leaves an event on the trainee's timeline. Once it has committed, it asks BullMQ to follow
  * (remove a cancelled task's job, bring a delayed poll forward); that part is best effort, since a
  * job that is left behind finds its task cancelled, or its poll due, when it runs.
@@ -19,6 +20,7 @@ import {
   runNotBefore,
 } from "./sync-tasks.js";
 import { closeActiveTrnRequest, openTrnRequest } from "./trn-requests.js";
+import { SUPPORT_LOCK_WAIT_MS, TraineeBusy, waitForTraineeLock } from "../jobs/trainee-lock.js";
 import type { TrnPollConfig } from "./trn-schedule.js";
 
 export { SupportActionError };
@@ -40,6 +42,11 @@ interface ActionOptions {
   queue?: QueueControl;
 }
 
+interface TrnActionOptions extends ActionOptions {
+  /** how long to wait for a job of the trainee that is talking to the API; default SUPPORT_LOCK_WAIT_MS (10 s) */
+  lockWaitMs?: number;
+}
+
 /** Runs `after` once the action committed; a Redis failure there changes nothing that matters. */
 async function thenQueue(queue: QueueControl | undefined, after: (queue: QueueControl) => Promise<void>): Promise<void> {
   if (!queue) return;
@@ -50,7 +57,40 @@ async function thenQueue(queue: QueueControl | undefined, after: (queue: QueueCo
   }
 }
 
-async function lockedTrainee(tx: Parameters<Parameters<Db["$transaction"]>[0]>[0], slug: string, needsNoTrn: boolean) {
+type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+
+/**
+ * The TRN actions' transaction: long enough to wait for the trainee's lock and then act. A
+ * register or poll job holds that lock while its request is with the API; without it, a
+ * re-submission could open a second request while the first is being answered (two request ids
+ * for one trainee, the second sent after the first had brought the TRN).
+ */
+async function whileTraineeIdle<T>(
+  options: TrnActionOptions & { slug: string },
+  work: (tx: Tx, trainee: NonNullable<Awaited<ReturnType<typeof lockTraineeBySlug>>>) => Promise<T>,
+): Promise<T> {
+  const waitMs = options.lockWaitMs ?? SUPPORT_LOCK_WAIT_MS;
+  const found = await options.db.trainee.findUnique({ where: { slug: options.slug }, select: { id: true } });
+  if (!found) throw new SupportActionError(`no trainee with slug ${options.slug}`);
+  try {
+    return await options.db.$transaction(
+      async (tx) => {
+        await waitForTraineeLock(tx, found.id, waitMs);
+        return work(tx, await lockedTrainee(tx, options.slug, true));
+      },
+      { maxWait: waitMs, timeout: waitMs + 30_000 },
+    );
+  } catch (error) {
+    if (error instanceof TraineeBusy) {
+      throw new SupportActionError(
+        `trainee ${options.slug} is busy: a job is talking to TRS for them right now. Nothing was done; try again in a minute.`,
+      );
+    }
+    throw error;
+  }
+}
+
+async function lockedTrainee(tx: Tx, slug: string, needsNoTrn: boolean) {
   const trainee = await lockTraineeBySlug(tx, slug);
   if (!trainee) throw new SupportActionError(`no trainee with slug ${slug}`);
   if (needsNoTrn && trainee.trn) throw new SupportActionError(`trainee ${trainee.slug} already has TRN ${trainee.trn}`);
@@ -63,10 +103,9 @@ async function lockedTrainee(tx: Parameters<Parameters<Db["$transaction"]>[0]>[0
  * timeout in the future". A poll in flight keeps running; it cannot undo the new deadline (its
  * writes are fenced by the deadline it read).
  */
-export async function restartTrnPolling(options: ActionOptions & { slug: string; forMs: number }) {
-  const { db, now } = options;
-  const result = await db.$transaction(async (tx) => {
-    const trainee = await lockedTrainee(tx, options.slug, true);
+export async function restartTrnPolling(options: TrnActionOptions & { slug: string; forMs: number }) {
+  const { now } = options;
+  const result = await whileTraineeIdle(options, async (tx, trainee) => {
     const request = await tx.trnRequest.findFirst({
       where: { traineeId: trainee.id, state: { in: ["pending", "timed_out", "requested"] } },
       orderBy: { createdAt: "desc" },
@@ -108,10 +147,9 @@ export async function restartTrnPolling(options: ActionOptions & { slug: string;
  * (support's "check now"). The deadline stays; a request that timed out needs its deadline
  * extended instead (restartTrnPolling).
  */
-export async function checkTrnNow(options: ActionOptions & { slug: string }) {
-  const { db, now } = options;
-  const result = await db.$transaction(async (tx) => {
-    const trainee = await lockedTrainee(tx, options.slug, true);
+export async function checkTrnNow(options: TrnActionOptions & { slug: string }) {
+  const { now } = options;
+  const result = await whileTraineeIdle(options, async (tx, trainee) => {
     const request = await tx.trnRequest.findFirst({ where: { activeTraineeId: trainee.id } });
     if (!request || !["pending", "requested"].includes(request.state)) {
       throw new SupportActionError(`trainee ${trainee.slug} has no TRN request being polled: extend the deadline or re-submit instead`);
@@ -147,10 +185,9 @@ export async function checkTrnNow(options: ActionOptions & { slug: string }) {
  * counted from now) with its own register task, which runs at once, ahead of any work waiting for
  * the TRN.
  */
-export async function resubmitForTrn(options: ActionOptions & { slug: string; trnPoll: TrnPollConfig }) {
-  const { db, now } = options;
-  const result = await db.$transaction(async (tx) => {
-    const trainee = await lockedTrainee(tx, options.slug, true);
+export async function resubmitForTrn(options: TrnActionOptions & { slug: string; trnPoll: TrnPollConfig }) {
+  const { now } = options;
+  const result = await whileTraineeIdle(options, async (tx, trainee) => {
     const closed = await closeActiveTrnRequest(tx, { traineeId: trainee.id, state: "superseded" });
     const cancelled = await cancelTasks(tx, { where: { traineeId: trainee.id, kind: { in: ["register_for_trn", "poll_trn"] } }, now });
     const request = await openTrnRequest(tx, { traineeId: trainee.id, submittedAt: now, config: options.trnPoll });

@@ -13,6 +13,7 @@
  *   its outcome only while the task is still running under that number. A stale run (a stalled
  *   re-run, a job re-added after a Redis wipe, a task cancelled by support meanwhile) changes nothing.
  */
+import { currentTraceparent } from "../trace-context.js";
 import type { Prisma, SyncTask, SyncTaskKind, SyncTaskState, Trainee } from "../generated/prisma/client.js";
 import type { Db } from "../deps.js";
 import { recordEvent } from "./events.js";
@@ -138,6 +139,8 @@ export async function enqueueSyncTask(tx: Tx, options: EnqueueOptions): Promise<
       phase: phaseOf[kind],
       availableAt: new Date(now.getTime() + (options.delayMs ?? 0)),
       trnRequestId: options.trnRequestId ?? null,
+      // null unless tracing is on: the job then continues the trace of the change that made it
+      traceContext: currentTraceparent(),
     },
     select: { id: true },
   });

@@ -7,6 +7,12 @@ export interface TrnPollConfig {
   maxIntervalMs: number;
   timeoutMs: number;
   octoberTimeoutMs: number;
+  /**
+   * TRS_WEBHOOKS=on: TRS tells us when a request completes, so polling is only the fallback for a
+   * lost webhook: TRN_POLL_WEBHOOK_FIRST_DELAY and TRN_POLL_WEBHOOK_MAX_INTERVAL replace the
+   * usual schedule. The deadline (and its Slack alert) stays the same.
+   */
+  webhooks?: { firstDelayMs: number; maxIntervalMs: number };
 }
 
 /** The month (1-12) in England, where October is peak season for TRN requests. */
@@ -30,8 +36,9 @@ export function trnDeadline(submittedAt: Date, config: TrnPollConfig): Date {
  * review and may take days, where hourly polls are plenty.
  */
 export function pollDelay(pollsDone: number, config: TrnPollConfig): number {
-  const doubled = config.firstDelayMs * 2 ** Math.min(pollsDone, 40);
-  return Math.min(doubled, config.maxIntervalMs);
+  const { firstDelayMs, maxIntervalMs } = config.webhooks ?? config;
+  const doubled = firstDelayMs * 2 ** Math.min(pollsDone, 40);
+  return Math.min(doubled, maxIntervalMs);
 }
 
 /** The next poll time, never past the deadline (the last poll happens at the deadline). */

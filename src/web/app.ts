@@ -6,6 +6,8 @@
  */
 import express, { type NextFunction, type Request, type Response } from "express";
 import helmet from "helmet";
+import { context } from "@opentelemetry/api";
+import { startServerSpan } from "../trace-context.js";
 import type { Deps } from "../deps.js";
 import { upstreamApi } from "./upstream-api.js";
 import { healthRoutes } from "./health.js";
@@ -13,11 +15,18 @@ import type { Queues } from "../jobs/queues.js";
 import { clientErrorStatus, dashboardRouter } from "../dashboard/router.js";
 import { isDatabaseUnavailable } from "../errors.js";
 import { openApiDocument } from "./openapi.js";
+import { trsWebhookRoutes } from "./trs-webhook.js";
 import { packageVersion } from "../project-root.js";
 
 export function createApp(deps: Deps, queues: Queues) {
   const app = express();
   app.disable("x-powered-by");
+  // a server span per request while tracing is on, continuing the caller's traceparent
+  app.use((req, res, next) => {
+    const span = startServerSpan(req.method, req.headers);
+    res.once("finish", () => span.end(routeOf(req), res.statusCode));
+    context.with(span.context, next);
+  });
   app.set("trust proxy", deps.config.trustProxy);
   app.use(
     helmet({
@@ -43,6 +52,8 @@ export function createApp(deps: Deps, queues: Queues) {
     }),
   );
   app.use(healthRoutes(deps, queues));
+  // before any body parser, session or CSRF check: TRS signs the raw body, and has no session
+  app.use(trsWebhookRoutes(deps, queues));
   // the published contract needs no token: the client is generated from it before it has one
   const openApi = JSON.stringify(openApiDocument({ version: packageVersion() }));
   app.get("/api/v1/openapi.json", (_req, res) => res.type("application/json").set("Cache-Control", "public, max-age=300").send(openApi));
@@ -73,4 +84,10 @@ export function createApp(deps: Deps, queues: Queues) {
     res.status(500).json({ error: "internal error" });
   });
   return app;
+}
+
+/** The route template a request matched (`/api/v1/trainees/:slug`), never its ids: span names stay few. */
+function routeOf(req: Request): string {
+  const route = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof route === "string" ? `${req.baseUrl}${route}` : req.baseUrl || "(unmatched)";
 }

@@ -13,7 +13,7 @@ import express, { type RequestHandler, type Router } from "express";
 import { Registry } from "prom-client";
 import type { Deps } from "../deps.js";
 import { jobNames, ALERTS_QUEUE, SLACK_ALERT_JOB, TEACHER_RECORDS_QUEUE, type Queues } from "../jobs/queues.js";
-import { circuitGauges, scrapeGauge, type Metrics } from "../metrics.js";
+import { circuitGauges, requestGateGauges, scrapeGauge, type Metrics } from "../metrics.js";
 import type { SyncTaskKind } from "../generated/prisma/client.js";
 
 const withTimeout = <T>(promise: Promise<T>, ms: number) =>
@@ -92,6 +92,39 @@ function serviceRegistry(deps: Deps): Registry {
       for (const row of rows) gauge.set({ error_class: row.errorClass ?? "unknown" }, Number(row.count));
     },
   });
+  // events for the upstream application not yet accepted: one it refuses for ever holds back that
+  // trainee's later events, so the backlog and its oldest event are what to alert on
+  // both gauges are collected together on each scrape: they share one query
+  let reading: Promise<{ state: string; count: bigint; oldest: Date | null }[]> | null = null;
+  const backlog = () =>
+    (reading ??= deps.prisma.$queryRaw<{ state: string; count: bigint; oldest: Date | null }[]>`
+        SELECT state::text AS state, count(*) AS count, min(created_at) AS oldest FROM upstream_webhooks
+        WHERE state IN ('pending', 'failed') GROUP BY state`.finally(() => {
+      reading = null;
+    }));
+  scrapeGauge({
+    registry,
+    name: "trs_sync_upstream_webhooks_unsent",
+    help: "Events for the upstream application not yet accepted by its receiver, by state (failed: retrying).",
+    labelNames: ["state"] as const,
+    async collect(gauge) {
+      for (const state of ["pending", "failed"]) gauge.set({ state }, 0);
+      for (const row of await backlog()) gauge.set({ state: row.state }, Number(row.count));
+    },
+  });
+  scrapeGauge({
+    registry,
+    name: "trs_sync_upstream_webhooks_oldest_unsent_seconds",
+    help: "The Unix time the oldest event not yet accepted by the upstream application was written (0 when none).",
+    labelNames: [] as const,
+    async collect(gauge) {
+      const oldest = (await backlog()).reduce<number>(
+        (min, row) => (row.oldest && (!min || row.oldest.getTime() < min) ? row.oldest.getTime() : min),
+        0,
+      );
+      gauge.set(oldest / 1000);
+    },
+  });
   return registry;
 }
 
@@ -105,6 +138,8 @@ export function healthRoutes(deps: Deps, queues: Queues): Router {
   const service = serviceRegistry(deps);
   const circuit = new Registry();
   circuitGauges(circuit, () => deps.circuit.read());
+  const gate = deps.requestGate;
+  if (gate) requestGateGauges(circuit, () => gate.state());
   router.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });

@@ -19,6 +19,12 @@ import {
   traineeResponseSchema,
   validationErrorSchema,
 } from "./upstream-schemas.js";
+import {
+  syncFailedEventSchema,
+  syncRecoveredEventSchema,
+  traineeAwardedEventSchema,
+  trnReceivedEventSchema,
+} from "../clients/upstream-webhooks.js";
 
 type JsonObject = Record<string, unknown>;
 
@@ -35,6 +41,10 @@ const components = {
   ValidationErrors: validationErrorSchema,
   Conflict: conflictSchema,
   Error: errorSchema,
+  TrnReceivedEvent: trnReceivedEventSchema,
+  TraineeAwardedEvent: traineeAwardedEventSchema,
+  SyncFailedEvent: syncFailedEventSchema,
+  SyncRecoveredEvent: syncRecoveredEventSchema,
 } satisfies Record<string, z.ZodType>;
 type Component = keyof typeof components;
 
@@ -71,6 +81,45 @@ const unauthorised = json("Error", "no valid bearer token");
 const notFound = json("Error", "no trainee with this slug");
 const badSlug = json("ValidationErrors", "a malformed slug or body");
 const unavailable = json("Error", "the database is unavailable: nothing was stored; send again after Retry-After seconds");
+
+/** Events trs-sync POSTs to UPSTREAM_WEBHOOK_URL (README "Events for the upstream application"). */
+const webhookHeaders = [
+  {
+    name: "webhook-id",
+    in: "header",
+    required: true,
+    description: "the event's id (a UUID): the same on every retry of this event; dedupe on it",
+    schema: { type: "string", format: "uuid" },
+  },
+  {
+    name: "webhook-timestamp",
+    in: "header",
+    required: true,
+    description: "when this attempt was signed, unix seconds; refuse one far from your clock (5 minutes)",
+    schema: { type: "string", pattern: "^\\d+$" },
+  },
+  {
+    name: "webhook-signature",
+    in: "header",
+    required: true,
+    description:
+      "`v1,` then the base64 HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<raw body>` under UPSTREAM_WEBHOOK_SECRET " +
+      "(a `whsec_` secret: its base64-decoded bytes) (Standard Webhooks)",
+    schema: { type: "string", pattern: "^v1,[A-Za-z0-9+/=]+$" },
+  },
+];
+const webhook = (name: Component, operationId: string, summary: string) => ({
+  post: {
+    operationId,
+    summary,
+    parameters: webhookHeaders,
+    requestBody: { required: true, content: { "application/json": { schema: ref(name) } } },
+    responses: {
+      "2XX": { description: "accepted: not sent again" },
+      default: { description: "anything else (or no answer within UPSTREAM_WEBHOOK_TIMEOUT): sent again later, with backoff, for ever" },
+    },
+  },
+});
 
 /** The document (a plain object: the same every time for the same code). */
 export function openApiDocument(options: { version: string }): JsonObject {
@@ -143,6 +192,16 @@ export function openApiDocument(options: { version: string }): JsonObject {
           },
         },
       },
+    },
+    webhooks: {
+      "trn.received": webhook("TrnReceivedEvent", "trnReceived", "The trainee got a TRN"),
+      "trainee.awarded": webhook("TraineeAwardedEvent", "traineeAwarded", "TRS holds the trainee's award"),
+      "sync.failed": webhook("SyncFailedEvent", "syncFailed", "A sync job failed for good and waits for support"),
+      "sync.recovered": webhook(
+        "SyncRecoveredEvent",
+        "syncRecovered",
+        "A failed sync job succeeded on a retry, or was cancelled (by support or a discard)",
+      ),
     },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "one of API_TOKENS" } },

@@ -14,6 +14,7 @@ import { createQueues } from "../../src/jobs/queues.js";
 import { createApp } from "../../src/web/app.js";
 import { serve } from "../support/http.js";
 import { deleteRedisPrefix } from "../support/context.js";
+import { accountFailures, addressFailures } from "../../src/dashboard/sign-in-throttle.js";
 import { accounts, dashboardEnv, dashboardWorld, Session, signedIn, type DashboardWorld } from "./helpers.js";
 
 let t: DashboardWorld;
@@ -194,6 +195,78 @@ describe("throttling sign-ins", () => {
     }
     const blocked = await new Session(t.url).login({ name: "someone-else", password: "x" });
     expect(blocked.status).toBe(429);
+  });
+
+  // 600 sign-ins in bursts of 200: given time on a busy machine (a timed-out burst would still be
+  // spending the next test's attempts)
+  it(
+    "checks at most 5 passwords of 200 wrong ones sent at once, then refuses the right one with the wait message (3 rounds, two web processes)",
+    { timeout: 120_000 },
+    async () => {
+      const other = await anotherWebProcess({});
+      try {
+        for (let round = 0; round < 3; round++) {
+          await forget();
+          // one form token for the burst: a browser's tab sends each guess with the same one
+          const sessions = [new Session(t.url), new Session(other.url)];
+          const tokens = await Promise.all(sessions.map((s) => s.signInToken()));
+          const answers = await Promise.all(
+            Array.from({ length: 200 }, (_, i) =>
+              sessions[i % 2]!.request("POST", "/admin/login", {
+                form: { _csrf: tokens[i % 2]!, name: accounts.support.name, password: `guess ${round}-${i}` },
+              }),
+            ),
+          );
+          const statuses = answers.map((a) => a.status);
+          // a 401 ("Wrong name or password") is only answered after a password check; a 429 before any
+          const checked = statuses.filter((s) => s === 401).length;
+          expect(checked).toBeGreaterThan(0);
+          expect(checked).toBeLessThanOrEqual(accountFailures);
+          expect(statuses.filter((s) => s === 429)).toHaveLength(200 - checked);
+          const blocked = await new Session(t.url).login(accounts.support);
+          expect(blocked.status).toBe(429);
+          expect(load(blocked.body)(".govuk-error-summary").text()).toMatch(/Too many failed sign-ins\. Wait 15 minutes, then try again\./);
+        }
+      } finally {
+        await other.close();
+      }
+    },
+  );
+
+  it("gives a good sign-in's attempt back: failures below the limit, then a sign-in, start the count again", async () => {
+    const name = accounts.support.name;
+    for (let round = 0; round < 3; round++) {
+      for (let attempt = 0; attempt < accountFailures - 1; attempt++) {
+        expect((await new Session(t.url).login({ name, password: "wrong" })).status).toBe(401);
+      }
+      expect((await new Session(t.url).login(accounts.support)).status).toBe(303);
+    }
+    // the address's 12 failures and 3 sign-ins cost it 12 of its 20, not 15
+    for (let attempt = 0; attempt < addressFailures - 12; attempt++) {
+      expect((await new Session(t.url).login({ name: `nobody-${attempt}`, password: "x" })).status).toBe(401);
+    }
+    expect((await new Session(t.url).login({ name: "nobody-else", password: "x" })).status).toBe(429);
+  });
+
+  it("counts an IPv6 client by its /64, and an IPv4-mapped address as the IPv4 address (TRUST_PROXY loopback)", async () => {
+    const proxied = await anotherWebProcess({ TRUST_PROXY: "loopback" });
+    try {
+      const attempt = async (address: string, name: string) => {
+        const session = new Session(proxied.url);
+        const _csrf = await session.signInToken();
+        return (
+          await session.request("POST", "/admin/login", { form: { _csrf, name, password: "x" }, headers: { "x-forwarded-for": address } })
+        ).status;
+      };
+      for (let i = 0; i < addressFailures; i++) expect(await attempt(`2001:db8:1:2::${(i + 1).toString(16)}`, `v6-${i}`)).toBe(401);
+      expect(await attempt("2001:db8:1:2:ffff:ffff:ffff:ffff", "v6-last")).toBe(429);
+      expect(await attempt("2001:db8:1:3::1", "v6-neighbour")).toBe(401);
+      for (let i = 0; i < addressFailures; i++) expect(await attempt(i % 2 ? "198.51.100.9" : "::ffff:198.51.100.9", `v4-${i}`)).toBe(401);
+      expect(await attempt("198.51.100.9", "v4-last")).toBe(429);
+      expect(await attempt("::ffff:198.51.100.9", "v4-mapped-last")).toBe(429);
+    } finally {
+      await proxied.close();
+    }
   });
 });
 

@@ -35,6 +35,9 @@ async function fail(slug: string, errorClass: string, extra: { httpStatus?: numb
   });
 }
 
+/** The plan token a confirmation page's button carries. */
+const tokenOf = ($: ReturnType<typeof load>) => $('input[name="token"]').attr("value") ?? "";
+
 const rowsOf = (body: string) =>
   load(body)("#failed-jobs tbody tr")
     .map((_, row) => load(row)("td a").first().text())
@@ -142,7 +145,7 @@ describe("bulk actions", () => {
     expect(plan("#plan tbody tr").text()).toContain(`update-trainee #${update!.id}, then award-trainee #${award!.id}`);
     expect((await prisma().syncTask.findUniqueOrThrow({ where: { id: award!.id } })).state).toBe("failed"); // nothing happened yet
 
-    const done = await support.post("/admin/dead-jobs/retry/confirm", { _csrf: csrf, task: String(award!.id) });
+    const done = await support.post("/admin/dead-jobs/retry/confirm", { _csrf: csrf, token: tokenOf(plan) });
     expect(done.status).toBe(303);
     const after = await prisma().syncTask.findMany({ where: { id: { in: [update!.id, award!.id] } }, orderBy: { id: "asc" } });
     expect(after.map((task) => [task.state, task.attempts])).toEqual([
@@ -151,8 +154,15 @@ describe("bulk actions", () => {
     ]);
     const page = load((await support.get(done.headers.location as string)).body);
     expect(page(".govuk-notification-banner").text()).toMatch(/Retried 2 jobs for 1 trainee/);
-    const audit = await prisma().auditEntry.findFirstOrThrow({ where: { action: "retry-failed-jobs" } });
-    expect(audit).toMatchObject({ actor: accounts.support.name, targets: [`task:${update!.id}`, `task:${award!.id}`] });
+    // one record for the one batch, with its jobs and trainee
+    const audit = await prisma().auditEntry.findMany({ where: { action: "retry-failed-jobs" } });
+    expect(audit).toEqual([
+      expect.objectContaining({
+        actor: accounts.support.name,
+        targets: [`task:${update!.id}`, `task:${award!.id}`, `trainee:${slug}`],
+        result: "ok: retried 2 jobs for 1 trainee (batch 1 of 1)",
+      }),
+    ]);
   });
 
   it("retry every job matching the filter, in batches", async () => {
@@ -161,7 +171,7 @@ describe("bulk actions", () => {
     const csrf = await support.csrf();
     const plan = load((await support.post("/admin/dead-jobs/retry", { _csrf: csrf, all: "1", errorClass: "forbidden" })).body);
     expect(plan("#plan-summary").text()).toContain(`retry ${before} jobs for ${before} trainees`);
-    await support.post("/admin/dead-jobs/retry/confirm", { _csrf: csrf, all: "1", errorClass: "forbidden" });
+    await support.post("/admin/dead-jobs/retry/confirm", { _csrf: csrf, token: tokenOf(plan), errorClass: "forbidden" });
     expect(await prisma().syncTask.count({ where: { state: "failed", errorClass: "forbidden" } })).toBe(0);
     expect(await prisma().syncTask.count({ where: { state: "failed" } })).toBeGreaterThan(0); // the others stay
   });
@@ -174,11 +184,11 @@ describe("bulk actions", () => {
     const csrf = await support.csrf();
     const plan = load((await support.post("/admin/dead-jobs/cancel", { _csrf: csrf, task: String(update!.id) })).body);
     expect(plan("#plan tbody tr").text()).toContain(`withdraw-trainee #${withdraw!.id}`);
-    const refused = await support.post("/admin/dead-jobs/cancel/confirm", { _csrf: csrf, task: String(update!.id), reason: " " });
+    const refused = await support.post("/admin/dead-jobs/cancel/confirm", { _csrf: csrf, token: tokenOf(plan), reason: " " });
     expect(load((await support.get(refused.headers.location as string)).body)(".govuk-notification-banner").text()).toMatch(/Say why/);
     expect((await prisma().syncTask.findUniqueOrThrow({ where: { id: update!.id } })).state).toBe("failed");
 
-    await support.post("/admin/dead-jobs/cancel/confirm", { _csrf: csrf, task: String(update!.id), reason: "sent by hand" });
+    await support.post("/admin/dead-jobs/cancel/confirm", { _csrf: csrf, token: tokenOf(plan), reason: "sent by hand" });
     expect((await prisma().syncTask.findUniqueOrThrow({ where: { id: update!.id } })).state).toBe("cancelled");
     const event = await prisma().syncEvent.findFirstOrThrow({ where: { taskId: update!.id, kind: "update_trainee_cancelled" } });
     expect(event.message).toBe(`${accounts.support.name} cancelled update_trainee #${update!.id} (validation_failed): sent by hand`);

@@ -90,7 +90,13 @@ export class Session {
   async request(
     method: Method,
     path: string,
-    options: { form?: Record<string, string | string[]>; json?: unknown; headers?: Record<string, string> } = {},
+    options: {
+      form?: Record<string, string | string[]>;
+      json?: unknown;
+      /** a form body sent byte for byte, as a hostile client may (not valid UTF-8, say) */
+      rawForm?: string | Buffer;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<Answer> {
     const response = await got(`${this.baseUrl}${path}`, {
       method,
@@ -103,6 +109,12 @@ export class Session {
                 Array.isArray(value) ? value.map((v): [string, string] => [key, v]) : [[key, value]],
               ),
             ).toString(),
+            headers: { accept: "text/html", "content-type": "application/x-www-form-urlencoded", ...options.headers },
+          }
+        : {}),
+      ...(options.rawForm !== undefined
+        ? {
+            body: options.rawForm,
             headers: { accept: "text/html", "content-type": "application/x-www-form-urlencoded", ...options.headers },
           }
         : {}),

@@ -7,6 +7,7 @@
 import { load } from "cheerio";
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../support/context.js";
 import { traineeDoc } from "../support/documents.js";
 import { movePendingTasks } from "../support/tasks.js";
 import { accounts, createTrainee, dashboardWorld, signedIn, type DashboardWorld, type Session } from "./helpers.js";
@@ -200,8 +201,11 @@ describe("Bull Board's actions", () => {
       "pending",
       "pending",
     ]);
-    const entry = await prisma().auditEntry.findFirstOrThrow({ where: { action: "bull-board" }, orderBy: { id: "desc" } });
-    expect(entry.result).toBe(`ok: retried in order update_trainee #${update!.id}, then award_trainee #${award!.id}`);
+    const entries = await prisma().auditEntry.findMany({ where: { action: "bull-board:retry-job" }, orderBy: { id: "asc" } });
+    expect(entries.map((e) => e.result)).toEqual([
+      "requested",
+      `ok: retried in order update_trainee #${update!.id}, then award_trainee #${award!.id}`,
+    ]);
   });
 
   it("records every other change made in Bull Board", async () => {
@@ -213,13 +217,26 @@ describe("Bull Board's actions", () => {
     await support.request("PUT", "/admin/queues/api/queues/alerts/resume", {
       headers: { "x-xsrf-token": xsrf, accept: "application/json" },
     });
-    const page = load((await viewer.get("/admin/audit?action=bull-board")).body);
+    const page = load((await viewer.get("/admin/audit?action=bull-board:pause-queue")).body);
     const routes = page("#audit tbody tr").text();
     expect(routes).toContain(accounts.support.name);
-    const entries = await prisma().auditEntry.findMany({ where: { action: "bull-board" }, orderBy: { id: "asc" } });
-    expect(entries.map((e) => (e.details as { route: string }).route)).toEqual(
-      expect.arrayContaining(["PUT /api/queues/alerts/pause", "PUT /api/queues/alerts/resume"]),
+    // the result of a request passed to the board is recorded once it is answered
+    const entries = await eventually(
+      async () => {
+        const found = await prisma().auditEntry.findMany({
+          where: { action: { in: ["bull-board:pause-queue", "bull-board:resume-queue"] } },
+          orderBy: { id: "asc" },
+        });
+        return found.length >= 4 && found;
+      },
+      { what: "the results of pause and resume in the audit log" },
     );
+    expect(entries.map((e) => [e.action, (e.details as { route: string }).route, e.result])).toEqual([
+      ["bull-board:pause-queue", "PUT /api/queues/alerts/pause", "requested"],
+      ["bull-board:pause-queue", "PUT /api/queues/alerts/pause", "ok: HTTP 200"],
+      ["bull-board:resume-queue", "PUT /api/queues/alerts/resume", "requested"],
+      ["bull-board:resume-queue", "PUT /api/queues/alerts/resume", "ok: HTTP 200"],
+    ]);
   });
 });
 
@@ -229,7 +246,9 @@ describe("the audit log", () => {
     const actions = all("#audit tbody tr")
       .map((_, row) => all(row).attr("data-action"))
       .get();
-    expect(actions).toEqual(expect.arrayContaining(["sign-in", "extend-trn-deadline", "resubmit-for-trn", "check-record", "bull-board"]));
+    expect(actions).toEqual(
+      expect.arrayContaining(["sign-in", "extend-trn-deadline", "resubmit-for-trn", "check-record", "bull-board:retry-job"]),
+    );
     const bySam = load((await viewer.get(`/admin/audit?actor=${accounts.support.name}&action=sign-in`)).body);
     expect(bySam("#audit tbody tr").length).toBeGreaterThan(0);
     expect(bySam("#audit tbody tr").text()).not.toContain(accounts.viewer.name);

@@ -125,6 +125,9 @@ it("seeds trainees that reach their states, serves them while running, and exits
   expect(stdout).toContain("/__sandbox/requests");
   for (const slug of slugs) expect(stdout).toContain(`/api/v1/trainees/${slug}`);
   expect(stdout).toContain("Every trainee is where its story ends");
+  // the local receiver verified and printed events for the upstream application
+  expect(stdout).toMatch(/upstream event trn\.received\s+demo-/);
+  expect(stdout).not.toContain("bad signature");
 
   expect(checks, `no DEMO_READY line\n${output}`).not.toBeNull();
   const seen = await checks!;

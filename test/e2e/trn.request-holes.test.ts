@@ -155,11 +155,16 @@ describe.each(["trs", "dqt"] as const)("TRN requests on %s", (api: Api) => {
     expect(calls.sent).toHaveLength(2);
     expect(calls.sent[0]).not.toBe(calls.sent[1]);
     expect((await requestsOf(h, doc.slug)).map((r) => r.state)).toEqual(["superseded", "received"]);
-    const tasks = await h.world.deps.prisma.syncTask.findMany({
-      where: { trainee: { slug: doc.slug }, kind: "register_for_trn" },
-      orderBy: { id: "asc" },
-    });
-    expect(tasks.map((t) => t.state)).toEqual(["cancelled", "succeeded"]);
+    // the TRN is stored inside the register job; the job records its own success a moment later
+    const states = async () =>
+      (
+        await h.world.deps.prisma.syncTask.findMany({
+          where: { trainee: { slug: doc.slug }, kind: "register_for_trn" },
+          orderBy: { id: "asc" },
+        })
+      ).map((t) => t.state);
+    await h.waitFor("the register job finished", async () => !(await states()).includes("running"));
+    expect(await states()).toEqual(["cancelled", "succeeded"]);
     const events = (await h.api.timeline(doc.slug)).body.events as { errorClass: string | null }[];
     expect(events.filter((e) => e.errorClass === "internal_error" || e.errorClass === "database_error")).toEqual([]);
   });
@@ -178,9 +183,12 @@ describe.each(["trs", "dqt"] as const)("TRN requests on %s", (api: Api) => {
     await TRN(h, doc.slug);
   });
 
-  it("a poll in flight when support extends the deadline keeps the new deadline: no timeout, no alert", async () => {
+  it("support extending the deadline while a poll is in flight waits for that poll, then its new deadline holds", async () => {
     const inFlight = gate();
-    let held = false;
+    // later polls ask TRS only once the test has looked at the request and TRS has the TRN, so
+    // none of them can find the request still pending and wait for the next poll, 30 s away
+    const laterPolls = gate();
+    let polls = 0;
     harness = await startHarness({
       api,
       // the first poll is due at the deadline itself
@@ -188,12 +196,13 @@ describe.each(["trs", "dqt"] as const)("TRN requests on %s", (api: Api) => {
       wrapApi: (client) =>
         wrapClient(client, {
           async getTrnRequest(requestId) {
-            const answer = await client.getTrnRequest(requestId);
-            if (!held) {
-              held = true; // the first poll's answer arrives only after support acted
-              await inFlight.wait();
+            if (++polls === 1) {
+              const answer = await client.getTrnRequest(requestId);
+              await inFlight.wait(); // the first poll's answer arrives only after support acted
+              return answer;
             }
-            return answer;
+            await laterPolls.wait();
+            return client.getTrnRequest(requestId);
           },
         }),
     });
@@ -203,18 +212,32 @@ describe.each(["trs", "dqt"] as const)("TRN requests on %s", (api: Api) => {
     await h.waitFor("the poll at the deadline in flight", async () => inFlight.waiting() === 1);
     const [request] = await requestsOf(h, doc.slug);
 
-    // a new deadline 3 s ahead: the next poll, due then, finds the TRN
-    const { deadlineAt } = await restartTrnPolling({ ...support(h), slug: doc.slug, forMs: 3_000 });
+    // a new deadline 30 s ahead; the action waits for the trainee's lock, which the poll holds
+    let pollReleased = false;
+    let actedBeforeRelease: boolean | undefined;
+    const restarted = restartTrnPolling({ ...support(h), slug: doc.slug, forMs: 30_000 }).then((result) => {
+      actedBeforeRelease = !pollReleased;
+      return result;
+    });
+    await h.waitFor("the support action waiting for the trainee's lock", async () => {
+      const rows = await h.world.deps.prisma.$queryRaw<{ n: bigint }[]>`
+        SELECT count(*) AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+        WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()`;
+      return Number(rows[0]!.n) >= 1 || actedBeforeRelease !== undefined;
+    });
+    pollReleased = true;
     inFlight.open();
-    await h.waitFor(
-      "the poll recorded",
-      async () => (await h.world.deps.prisma.trnRequest.findUniqueOrThrow({ where: { id: request!.id } })).pollCount >= 1,
-    );
+    const { deadlineAt } = await restarted;
+    expect(actedBeforeRelease).toBe(false);
+
+    // the poll that was in flight could not undo the new deadline: the request is pending again
     const after = await h.world.deps.prisma.trnRequest.findUniqueOrThrow({ where: { id: request!.id } });
     expect(after).toMatchObject({ state: "pending", deadlineAt });
+    expect(after.pollCount).toBeGreaterThanOrEqual(1);
     h.sandbox.completeTrnRequest(request!.requestId);
+    laterPolls.open(); // the poll the restart asked for now finds the TRN
     await TRN(h, doc.slug);
-    expect(await h.world.deps.prisma.alert.count()).toBe(0);
+    expect((await h.world.deps.prisma.trnRequest.findUniqueOrThrow({ where: { id: request!.id } })).state).toBe("received");
     expect((await h.trainee(doc.slug)).sync.failed).toEqual([]);
   });
 });

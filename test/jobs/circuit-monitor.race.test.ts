@@ -165,7 +165,10 @@ describe("the circuit breaker under racing workers", () => {
         );
         const recovered = await alertsOf("circuit_recovered", prefix);
         expect(recovered.filter((a) => a.dedupeKey.endsWith(`-${state.since.getTime()}`))).toHaveLength(1);
-        expect(recovered).toHaveLength(round / 20 + 1);
+        // never twice for one outage; a round slower than the probe interval (a busy machine) may
+        // legitimately end an outage of its own, so the total is not a fixed number
+        expect(new Set(recovered.map((a) => a.dedupeKey)).size).toBe(recovered.length);
+        expect(recovered.length).toBeGreaterThanOrEqual(round / 20 + 1);
       }
     }
     expect(await alertsOf("circuit_open", prefix)).toHaveLength(200);

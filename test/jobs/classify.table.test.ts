@@ -61,6 +61,10 @@ const examples: Record<string, [unknown, ErrorKind, SyncOperation?]> = {
     api({ ...field("initialTeacherTraining.programmeType", "Teacher already has QTS/EYTS date"), ...dqtUpdate }),
     "permanent",
   ],
+  awarded_record_differs: [
+    new SyncError("awarded_record_differs", "PUT trs:route: … the record differs from ours in: Holds from"),
+    "permanent",
+  ],
   qts_date_mismatch: [api({ status: 400, errorCode: 10003, ...dqtOutcome }), "permanent"],
   multiple_itt_records: [api({ status: 400, errorCode: 10004, ...dqtOutcome }), "permanent"],
   no_incomplete_itt_record: [api({ status: 400, errorCode: 10005, ...dqtOutcome }), "permanent"],

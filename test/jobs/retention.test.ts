@@ -80,6 +80,27 @@ describe("the retention job", () => {
     });
     const alertPending = await prisma.alert.create({ data: { dedupeKey: "pending", kind: "trn_timeout", text: "x", state: "pending" } });
 
+    const webhook = (state: "sent" | "pending" | "failed", at: Date) =>
+      prisma.upstreamWebhook.create({
+        data: {
+          type: "trn.received",
+          traineeId: t.id,
+          traineeSlug: t.slug,
+          payload: {},
+          state,
+          createdAt: at,
+          sentAt: state === "sent" ? at : null,
+        },
+      });
+    const webhookSentOld = await webhook("sent", ago(600));
+    const webhookSentRecent = await webhook("sent", ago(10));
+    const webhookUnsentOld = await webhook("failed", ago(600));
+
+    const message = (ceId: string, at: Date) =>
+      prisma.trsWebhookMessage.create({ data: { ceId, type: "trn_request.completed", outcome: "settled", receivedAt: at } });
+    const messageOld = await message(`old-${t.id}`, ago(600));
+    const messageRecent = await message(`recent-${t.id}`, ago(10));
+
     const report = await runRetention({ db: prisma, now, periodMs: period });
 
     const tasksLeft = new Set((await prisma.syncTask.findMany({ where: { traineeId: { in: [t.id, u.id] } } })).map((x) => x.id));
@@ -100,7 +121,15 @@ describe("the retention job", () => {
     expect(await prisma.alert.findUnique({ where: { id: alertOld.id } })).toBeNull();
     expect(await prisma.alert.findUnique({ where: { id: alertPending.id } })).not.toBeNull();
 
-    expect(report).toMatchObject({ tasks: 3, alerts: 1 });
+    const webhooksLeft = new Set((await prisma.upstreamWebhook.findMany()).map((x) => x.id));
+    expect(webhooksLeft.has(webhookSentOld.id)).toBe(false);
+    expect(webhooksLeft.has(webhookSentRecent.id)).toBe(true);
+    expect(webhooksLeft.has(webhookUnsentOld.id)).toBe(true);
+
+    expect(await prisma.trsWebhookMessage.findUnique({ where: { ceId: messageOld.ceId } })).toBeNull();
+    expect(await prisma.trsWebhookMessage.findUnique({ where: { ceId: messageRecent.ceId } })).not.toBeNull();
+
+    expect(report).toMatchObject({ tasks: 3, alerts: 1, upstreamWebhooks: 1, trsWebhookMessages: 1 });
     expect(report.events).toBeGreaterThanOrEqual(3);
     const audit = await prisma.auditEntry.findFirstOrThrow({ where: { action: "retention" }, orderBy: { id: "desc" } });
     expect(audit).toMatchObject({ actor: "system:retention" });

@@ -58,10 +58,17 @@ export interface TestWorld {
 }
 
 export async function createTestWorld(
-  options: { env?: Record<string, string>; now?: () => Date; api?: TeacherRecordsClient } = {},
+  options: {
+    env?: Record<string, string>;
+    now?: () => Date;
+    api?: TeacherRecordsClient;
+    /** a migrated database of the test's own (a private Postgres) instead of a copy of the template */
+    database?: { url: string; drop(): Promise<void> };
+  } = {},
 ): Promise<TestWorld> {
-  const db = await createTestDatabase();
-  const prefix = `test-${randomUUID().slice(0, 8)}`;
+  const db = options.database ?? (await createTestDatabase());
+  // a test of its own Redis (a cluster needs a hash-tagged prefix) may choose it
+  const prefix = options.env?.REDIS_PREFIX ?? `test-${randomUUID().slice(0, 8)}`;
   const config = testConfig({ ...options.env, DATABASE_URL: db.url, REDIS_PREFIX: prefix });
   const deps = createDeps(config, {
     logger: createLogger({ level: config.logLevel }),

@@ -75,6 +75,10 @@ export async function startHarness(
     env?: Record<string, string>;
     sandbox?: SandboxOptions;
     startWorker?: boolean;
+    /** a migrated database of the test's own (a private Postgres) */
+    database?: { url: string; drop(): Promise<void> };
+    /** TRS_WEBHOOKS=on, and the sandbox sends its webhooks to the web app's /webhooks/trs */
+    webhooks?: boolean;
     /** wraps the real client, to simulate lost answers */
     wrapApi?: (api: TeacherRecordsClient) => TeacherRecordsClient;
   } = {},
@@ -96,6 +100,7 @@ export async function startHarness(
     RECONCILE_INTERVAL: "1h",
     WORKER_CONCURRENCY: "4",
     DATABASE_POOL_SIZE: "8",
+    ...(options.webhooks ? { TRS_WEBHOOKS: "on" } : {}),
     ...options.env,
   };
   const wrapped = options.wrapApi?.(
@@ -107,9 +112,17 @@ export async function startHarness(
       timeoutMs: 5_000,
     }),
   );
-  const world = await createTestWorld({ env, ...(wrapped ? { api: wrapped } : {}) });
+  const world = await createTestWorld({
+    env,
+    ...(wrapped ? { api: wrapped } : {}),
+    ...(options.database ? { database: options.database } : {}),
+  });
   const web = await serve(createApp(world.deps, world.queues));
   const api = client(web.url);
+  // the sandbox signs for the address registered with TRS (PUBLIC_BASE_URL), and delivers to the
+  // web app's own, as a proxy in front of it would
+  const registered = world.deps.config.publicBaseUrlGiven;
+  if (options.webhooks) sandbox.setWebhookUrl(`${web.url}/webhooks/trs`, registered ? { signedFor: `${registered}/webhooks/trs` } : {});
   const workers: Awaited<ReturnType<typeof startWorkerProcess>>[] = [];
   const startWorker = async () => {
     const worker = await startWorkerProcess(world.deps, world.queues);

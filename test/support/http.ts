@@ -15,11 +15,11 @@ export async function serve(app: Express): Promise<{ url: string; close(): Promi
 }
 
 export function client(baseUrl: string, token = "test-token") {
-  const call = async (method: string, path: string, body?: unknown) => {
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     // got, not fetch: nock's fetch interception misbehaves on Node 20
     const response = await got(`${baseUrl}${path}`, {
       method: method as "GET",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
       ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
       throwHttpErrors: false,
       retry: { limit: 0 },
@@ -29,7 +29,7 @@ export function client(baseUrl: string, token = "test-token") {
     return { status: response.statusCode, body: (text ? JSON.parse(text) : null) as any };
   };
   return {
-    put: (slug: string, doc: unknown) => call("PUT", `/api/v1/trainees/${slug}`, doc),
+    put: (slug: string, doc: unknown, headers?: Record<string, string>) => call("PUT", `/api/v1/trainees/${slug}`, doc, headers),
     get: (slug: string) => call("GET", `/api/v1/trainees/${slug}`),
     timeline: (slug: string) => call("GET", `/api/v1/trainees/${slug}/timeline`),
     call,

@@ -28,10 +28,21 @@ export async function spawnWorker(h: Harness, env: Record<string, string> = {}):
     stdio: ["ignore", "pipe", "inherit"],
   });
   await new Promise<void>((resolve, reject) => {
+    // a worker that never says it started (LOG_LEVEL above info hides the line) is not left running
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error("the worker did not log 'worker started' within 60 s (LOG_LEVEL must be info or lower)"));
+    }, 60_000);
     child.stdout!.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("worker started")) resolve();
+      if (chunk.toString().includes("worker started")) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    child.once("exit", (code) => reject(new Error(`worker exited with ${code}`)));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited with ${code}`));
+    });
   });
   return child;
 }

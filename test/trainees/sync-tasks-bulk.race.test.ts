@@ -59,9 +59,9 @@ describe("bulk retry and cancel racing each other and a PUT", () => {
       const awards = trainees.map((t) => t.award.id);
       const now = new Date();
       const parties = [
-        () => retryInBulk(prisma, { taskIds: [...updates, ...awards], actor: "Ada", now }),
-        () => retryInBulk(prisma, { taskIds: [...awards].reverse(), actor: "Bea", now }),
-        () => cancelInBulk(prisma, { taskIds: updates, actor: "Cy", reason: "sent by hand", now }),
+        () => retryInBulk(prisma, { taskIds: [...updates, ...awards], actor: "Ada", now, auditAction: "retry-failed-jobs" }),
+        () => retryInBulk(prisma, { taskIds: [...awards].reverse(), actor: "Bea", now, auditAction: "retry-failed-jobs" }),
+        () => cancelInBulk(prisma, { taskIds: updates, actor: "Cy", reason: "sent by hand", now, auditAction: "cancel-failed-jobs" }),
         ...trainees.slice(0, 3).map((t) => () => accept({ ...t.doc, lastName: `Edited ${round}` })),
       ];
       // a different party starts first each round

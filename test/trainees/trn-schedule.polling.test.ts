@@ -42,4 +42,16 @@ describe("what the default schedule spends", () => {
     expect(pollsUntil(86_400_000)).toEqual({ polls: 29, gotTrn: true });
     expect(pollsUntil(Infinity)).toEqual({ polls: 101, gotTrn: false });
   });
+
+  it("with webhooks on, polls only as a fallback: 6 h after the request and every 6 h, same deadline", () => {
+    const webhooks = { ...config, webhooks: { firstDelayMs: 6 * 3_600_000, maxIntervalMs: 6 * 3_600_000 } };
+    expect([0, 1, 2].map((n) => pollDelay(n, webhooks) / 3_600_000)).toEqual([6, 6, 6]);
+    const now = new Date("2026-01-01T00:00:00Z");
+    const deadlineAt = trnDeadline(now, webhooks);
+    expect(deadlineAt).toEqual(trnDeadline(now, config));
+    expect(nextPollAt({ pollsDone: 0, now, deadlineAt, config: webhooks }).toISOString()).toBe("2026-01-01T06:00:00.000Z");
+    // the last poll still happens at the deadline
+    const late = new Date(deadlineAt.getTime() - 3_600_000);
+    expect(nextPollAt({ pollsDone: 15, now: late, deadlineAt, config: webhooks })).toEqual(deadlineAt);
+  });
 });

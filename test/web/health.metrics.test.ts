@@ -4,7 +4,7 @@ import { startMetricsServer } from "../../src/metrics-server.js";
 import { createApp } from "../../src/web/app.js";
 import { startHarness, type Harness } from "../support/harness.js";
 import { traineeDoc } from "../support/documents.js";
-import { createTestWorld } from "../support/context.js";
+import { createTestWorld, eventually } from "../support/context.js";
 import { serve } from "../support/http.js";
 import { privateRedis } from "../support/private-redis.js";
 
@@ -123,6 +123,37 @@ describe("/metrics", () => {
   });
 });
 
+describe("/metrics: events for the upstream application", () => {
+  it("counts those not yet accepted, by state, and says when the oldest was written", async () => {
+    harness = await startHarness({ startWorker: false });
+    const h = harness;
+    const doc = traineeDoc();
+    await h.api.put(doc.slug, doc);
+    const trainee = await h.world.deps.prisma.trainee.findUniqueOrThrow({ where: { slug: doc.slug } });
+    const web = await serve(createApp(h.world.deps, h.world.queues));
+    try {
+      const scrape = async () => (await fetchText(`${web.url}/metrics`)).body;
+      const none = await scrape();
+      expect(sample(none, "trs_sync_upstream_webhooks_unsent", { state: "pending" })).toBe(0);
+      expect(sample(none, "trs_sync_upstream_webhooks_oldest_unsent_seconds", {})).toBe(0);
+      const event = (state: "pending" | "failed" | "sent", at: string) =>
+        h.world.deps.prisma.upstreamWebhook.create({
+          data: { type: "trn.received", traineeId: trainee.id, traineeSlug: doc.slug, payload: {}, state, createdAt: new Date(at) },
+        });
+      await event("failed", "2026-11-30T10:00:00.000Z");
+      await event("pending", "2026-12-01T10:00:00.000Z");
+      await event("pending", "2026-12-01T11:00:00.000Z");
+      await event("sent", "2026-11-01T10:00:00.000Z");
+      const some = await scrape();
+      expect(sample(some, "trs_sync_upstream_webhooks_unsent", { state: "failed" })).toBe(1);
+      expect(sample(some, "trs_sync_upstream_webhooks_unsent", { state: "pending" })).toBe(2);
+      expect(sample(some, "trs_sync_upstream_webhooks_oldest_unsent_seconds", {})).toBe(Date.parse("2026-11-30T10:00:00.000Z") / 1000);
+    } finally {
+      await web.close();
+    }
+  });
+});
+
 describe("/healthz and /readyz", () => {
   it("are up while Postgres and Redis answer, and /readyz says 503 when Redis does not", async () => {
     const redis = await privateRedis();
@@ -131,7 +162,15 @@ describe("/healthz and /readyz", () => {
     const web = await serve(createApp(world.deps, world.queues));
     try {
       expect((await fetchText(`${web.url}/healthz`)).status).toBe(200);
-      expect(JSON.parse((await fetchText(`${web.url}/readyz`)).body)).toEqual({
+      // a process is not ready until its Redis connection is (a moment after start on a busy machine)
+      const ready = await eventually(
+        async () => {
+          const answer = await fetchText(`${web.url}/readyz`);
+          return answer.status === 200 && answer;
+        },
+        { what: "/readyz to say ready" },
+      );
+      expect(JSON.parse(ready.body)).toEqual({
         status: "ready",
         checks: { postgres: "ok", redis: "ok" },
         circuit: { state: "closed" },

@@ -5,8 +5,8 @@
  * client's route is which); for DQT, the personal details.
  */
 import type { Trainee } from "../generated/prisma/client.js";
-import { trsRouteTypeIds, isTrainingRoute } from "../trainees/code-sets.js";
-import { trsPersonCall, trsRouteBody, trsRouteStatus, type TrsRouteStatus } from "../trainees/payloads.js";
+import { trsRouteTypeIds, isTrainingRoute } from "./code-sets.js";
+import { trsPersonCall, trsRouteBody, trsRouteStatus, type TrsRouteStatus } from "./payloads.js";
 
 export interface ComparedField {
   field: string;

@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "trn_requests_state_submitted_at_id_idx" ON "trn_requests"("state", "submitted_at", "id");

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "sync_tasks" ADD COLUMN     "trace_context" TEXT;
