@@ -100,7 +100,7 @@ export async function historyScenario(options: { quick: boolean } = { quick: fal
   const TRAINEES = Number(process.env.BENCH_HISTORY_TRAINEES ?? (options.quick ? 10_000 : 100_000));
   const database = await benchDatabase("history");
   const web = await startWeb(database.url);
-  const prisma = createPrisma(loadConfig({ DATABASE_URL: database.url, TRS_API_BASE_URL: "http://127.0.0.1:1", TRS_API_KEY: "k" }), 4);
+  const { prisma, pool } = createPrisma(loadConfig({ DATABASE_URL: database.url, TRS_API_BASE_URL: "http://127.0.0.1:1", TRS_API_KEY: "k" }), 4);
   try {
     const measure = async (upTo: number) => {
       const ids = await prisma.trainee.findMany({ select: { id: true }, take: 200, skip: Math.floor(upTo / 3) });
@@ -150,6 +150,7 @@ export async function historyScenario(options: { quick: boolean } = { quick: fal
     return figures;
   } finally {
     await prisma.$disconnect();
+    await pool.end();
     await web.stop();
     await database.drop();
   }

@@ -4,6 +4,7 @@
  */
 import { connectRedis, redisOptions, type RedisConnection } from "./redis.js";
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { PrismaClient } from "./generated/prisma/client.js";
 import type { Config } from "./config.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -19,6 +20,12 @@ export interface Deps {
   config: Config;
   logger: Logger;
   prisma: Db;
+  /**
+   * The same connections as `prisma` (Prisma's driver adapter runs on this pool): the hot path
+   * (claim, lock, outcome, dispatch) sends its few statements here directly, without the Prisma
+   * client's per-statement work. Rows read here are converted with src/db/rows.ts.
+   */
+  pool: pg.Pool;
   /** for Queue instances and commands; fails fast while Redis is down (no offline queue) */
   redis: RedisConnection;
   /** opens a new connection, e.g. for a Worker's blocking commands */
@@ -36,22 +43,24 @@ export interface Deps {
 
 export { redisOptions };
 
-export function createPrisma(config: Config, poolSize: number): Db {
+export function createPrisma(config: Config, poolSize: number): { prisma: Db; pool: pg.Pool } {
   // TCP keepalives: a connection to a Postgres that vanished (or a path that died) is noticed in
   // about a minute instead of hanging until the operating system gives up.
-  const adapter = new PrismaPg({
+  const pool = new pg.Pool({
     connectionString: config.databaseUrl,
     max: poolSize,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
   });
-  return new PrismaClient({ adapter });
+  // an idle connection that breaks is dropped by the pool; without a listener it would crash the process
+  pool.on("error", () => {});
+  return { prisma: new PrismaClient({ adapter: new PrismaPg(pool) }), pool };
 }
 
 export function createDeps(config: Config, overrides: Partial<Pick<Deps, "now" | "api" | "logger">> = {}): Deps {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
   // Each running job holds one connection for its API calls (the per-trainee advisory lock), plus headroom.
-  const prisma = createPrisma(config, config.databasePoolSize);
+  const { prisma, pool } = createPrisma(config, config.databasePoolSize);
   const opened: RedisConnection[] = [];
   const newRedis = (purpose: "queue" | "worker" | "events") => {
     const connection = connectRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes, purpose });
@@ -99,6 +108,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<Deps, "now" |
     config,
     logger,
     prisma,
+    pool,
     redis,
     newRedis: (purpose) => newRedis(purpose),
     api,
@@ -109,6 +119,7 @@ export function createDeps(config: Config, overrides: Partial<Pick<Deps, "now" |
     async close() {
       await Promise.allSettled(opened.map((c) => c.quit().catch(() => c.disconnect())));
       await prisma.$disconnect();
+      await pool.end().catch(() => {});
     },
   };
 }
