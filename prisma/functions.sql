@@ -44,6 +44,75 @@ DROP TRIGGER IF EXISTS alerts_notify ON "alerts";
 CREATE TRIGGER alerts_notify AFTER INSERT OR UPDATE OF state ON "alerts"
   FOR EACH STATEMENT EXECUTE FUNCTION trs_sync_notify_dispatch();
 
+-- The sync state the upstream API answers with (src/web/upstream-api.ts): the trainee's tasks
+-- still in line, in line order (phase, id), and its last timeline event. Ids as text (bigint).
+CREATE OR REPLACE FUNCTION trs_sync_trainee_sync(p_trainee uuid) RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT jsonb_build_object(
+    'tasks', (SELECT coalesce(jsonb_agg(to_jsonb(s) || jsonb_build_object('id', s.id::text) ORDER BY s.phase, s.id), '[]'::jsonb)
+              FROM sync_tasks s
+              WHERE s.trainee_id = p_trainee AND s.state IN ('pending', 'queued', 'running', 'failed')),
+    'lastEvent', (SELECT to_jsonb(e) || jsonb_build_object('id', e.id::text, 'task_id', e.task_id::text)
+                  FROM sync_events e WHERE e.trainee_id = p_trainee ORDER BY e.id DESC LIMIT 1))
+$$;
+
+-- A PUT of a trainee document in one statement (src/trainees/create-trainee.ts), for the two cases
+-- that need no decision against the stored row: a new trainee (its row, TRN request, outbox rows and
+-- timeline event, all decided in TypeScript and passed in) and a document identical to the stored
+-- one. The trainee row lock comes first, as in accept-document.ts. A slug created meanwhile by a
+-- concurrent PUT: the insert waits for that PUT's commit, then this reads the row it wrote, as the
+-- general path's retry does. Anything else answers 'changed' (the row exists and differs) or
+-- 'absent' (no row, and the document cannot create one): the caller takes the general path.
+-- Timestamps are UTC (the columns are timestamp without time zone, as Prisma writes them).
+CREATE OR REPLACE FUNCTION trs_sync_accept_document(
+  p_slug text, p_hash text, p_trainee jsonb, p_request jsonb, p_tasks jsonb, p_event jsonb, p_trace text, p_clock timestamp(3)
+) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_trainee trainees;
+  v_request uuid;
+  v_task jsonb;
+  v_created boolean := false;
+BEGIN
+  SELECT * INTO v_trainee FROM trainees WHERE slug = p_slug FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    IF p_trainee IS NULL THEN
+      RETURN jsonb_build_object('outcome', 'absent');
+    END IF;
+    INSERT INTO trainees
+      SELECT * FROM jsonb_populate_record(NULL::trainees, p_trainee || jsonb_build_object(
+        'id', gen_random_uuid(), 'slug', p_slug, 'document_hash', p_hash, 'created_at', p_clock, 'updated_at', p_clock))
+      ON CONFLICT (slug) DO NOTHING
+      RETURNING * INTO v_trainee;
+    v_created := FOUND;
+    IF NOT v_created THEN
+      SELECT * INTO v_trainee FROM trainees WHERE slug = p_slug FOR NO KEY UPDATE;
+    END IF;
+  END IF;
+  IF NOT v_created THEN
+    IF v_trainee.document_hash IS DISTINCT FROM p_hash THEN
+      RETURN jsonb_build_object('outcome', 'changed');
+    END IF;
+    RETURN jsonb_build_object('outcome', 'unchanged', 'trainee', to_jsonb(v_trainee)) || trs_sync_trainee_sync(v_trainee.id);
+  END IF;
+
+  IF p_request IS NOT NULL THEN
+    INSERT INTO trn_requests (id, trainee_id, request_id, active_trainee_id, state, submitted_at, deadline_at, created_at, updated_at)
+    VALUES (gen_random_uuid(), v_trainee.id, p_request->>'requestId', v_trainee.id, 'requested',
+            (p_request->>'submittedAt')::timestamp(3), (p_request->>'deadlineAt')::timestamp(3), p_clock, p_clock)
+    RETURNING id INTO v_request;
+  END IF;
+  -- one at a time, in the order given: ids follow the order the general path creates them in
+  FOR v_task IN SELECT value FROM jsonb_array_elements(p_tasks) WITH ORDINALITY ORDER BY ordinality LOOP
+    INSERT INTO sync_tasks (trainee_id, kind, phase, trn_request_id, trace_context, available_at, created_at, updated_at)
+    VALUES (v_trainee.id, (v_task->>'kind')::"SyncTaskKind", (v_task->>'phase')::int,
+            CASE WHEN v_task->>'kind' = 'register_for_trn' THEN v_request END,
+            p_trace, (v_task->>'availableAt')::timestamp(3), p_clock, p_clock);
+  END LOOP;
+  INSERT INTO sync_events (trainee_id, kind, outcome, message, details, created_at)
+  VALUES (v_trainee.id, p_event->>'kind', p_event->>'outcome', p_event->>'message', p_event->'details', (p_event->>'at')::timestamp(3));
+  RETURN jsonb_build_object('outcome', 'created', 'trainee', to_jsonb(v_trainee)) || trs_sync_trainee_sync(v_trainee.id);
+END
+$$;
+
 -- A sync task moves only along the table in src/trainees/sync-tasks.ts (taskTransitions); a test
 -- checks that this list and that table agree. Whoever writes, a move outside it is refused.
 CREATE OR REPLACE FUNCTION sync_tasks_transition_guard() RETURNS trigger LANGUAGE plpgsql AS $$

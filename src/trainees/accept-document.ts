@@ -3,6 +3,7 @@
  * apply. The trainee row, a timeline event and the outbox rows for the work the change implies are
  * written in one transaction, or nothing is.
  */
+import type pg from "pg";
 import type { Db } from "../deps.js";
 import { Prisma, type Trainee } from "../generated/prisma/client.js";
 import type { TraineeDocument, TraineeStateName } from "./document.js";
@@ -12,13 +13,21 @@ import { recordEvent } from "./events.js";
 import { cancelTasks, enqueueSyncTask, lockTraineeBySlug } from "./sync-tasks.js";
 import { activeTrnRequest, openTrnRequest } from "./trn-requests.js";
 import type { TrnPollConfig } from "./trn-schedule.js";
+import { acceptDocumentLean, type SyncState } from "./create-trainee.js";
 
 export type AcceptResult =
-  | { status: 200 | 201; trainee: Trainee; changed: boolean; work: string[] }
+  /** `sync`: the trainee's sync state, read with the write (the lean path); absent, the caller reads it */
+  | { status: 200 | 201; trainee: Trainee; changed: boolean; work: string[]; sync?: SyncState }
   | { status: 409; body: { error: string; allowedTransitions?: TraineeStateName[] } };
 
 export interface AcceptOptions {
   prisma: Db;
+  /**
+   * The pg pool under `prisma` (deps.pool). Given, a new trainee and an unchanged document take one
+   * statement (create-trainee.ts); every other document, and every document without it, the
+   * general path below.
+   */
+  pool?: pg.Pool;
   doc: TraineeDocument;
   now: Date;
   trnPoll: TrnPollConfig;
@@ -32,6 +41,10 @@ class Conflict extends Error {
 }
 
 export async function acceptTraineeDocument(options: AcceptOptions): Promise<AcceptResult> {
+  if (options.pool) {
+    const lean = await acceptLean({ ...options, pool: options.pool });
+    if (lean) return lean;
+  }
   for (let attempt = 1; ; attempt++) {
     try {
       // maxWait: on a busy process a connection may take longer than Prisma's 2 s default to come
@@ -49,6 +62,26 @@ export async function acceptTraineeDocument(options: AcceptOptions): Promise<Acc
       }
       throw error;
     }
+  }
+}
+
+async function acceptLean(options: AcceptOptions & { pool: pg.Pool }): Promise<AcceptResult | null> {
+  try {
+    const lean = await acceptDocumentLean(options);
+    switch (lean.outcome) {
+      case "created":
+        return { status: 201, trainee: lean.trainee, changed: true, work: lean.work, sync: lean.sync };
+      case "unchanged":
+        return { status: 200, trainee: lean.trainee, changed: false, work: [], sync: lean.sync };
+      default:
+        return null;
+    }
+  } catch (error) {
+    const pgError = error as { code?: unknown; constraint?: unknown };
+    if (pgError.code === "23505" && pgError.constraint === "trainees_trn_key") {
+      return { status: 409, body: { error: "this trn belongs to another trainee" } };
+    }
+    throw error;
   }
 }
 

@@ -7,12 +7,12 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Deps } from "../deps.js";
 import { dateProblems, fieldErrors, slugPattern, traineeDocumentSchema } from "../trainees/document.js";
 import { acceptTraineeDocument } from "../trainees/accept-document.js";
+import { readSyncState, type SyncState } from "../trainees/create-trainee.js";
 import { traineeView } from "../trainees/records.js";
 import { jobNames, type Queues } from "../jobs/queues.js";
 import { queueControl } from "../jobs/enqueue.js";
 import { discardTrainee } from "../trainees/discard.js";
 import { cancelTask, SupportActionError } from "../trainees/support-actions.js";
-import { blockingStates } from "../trainees/sync-tasks.js";
 import type { SyncEvent, SyncTask, Trainee } from "../generated/prisma/client.js";
 import { actionBodySchema, type EventView, type TaskView, type TraineeResponse } from "./upstream-schemas.js";
 
@@ -60,14 +60,9 @@ export function eventView(event: SyncEvent): EventView {
   };
 }
 
-async function documentWithSync(deps: Deps, trainee: Trainee): Promise<TraineeResponse> {
-  const [tasks, lastEvent] = await Promise.all([
-    deps.prisma.syncTask.findMany({
-      where: { traineeId: trainee.id, state: { in: [...blockingStates] } },
-      orderBy: [{ phase: "asc" }, { id: "asc" }],
-    }),
-    deps.prisma.syncEvent.findFirst({ where: { traineeId: trainee.id }, orderBy: { id: "desc" } }),
-  ]);
+/** The trainee as the API answers it, with its sync state (read in one statement unless given). */
+async function documentWithSync(deps: Deps, trainee: Trainee, sync?: SyncState): Promise<TraineeResponse> {
+  const { tasks, lastEvent } = sync ?? (await readSyncState(deps.pool, trainee.id));
   // Tasks are in line order: everything after the head waits for it, and says so.
   const head = tasks[0];
   const waitingFor = (task: SyncTask) =>
@@ -124,6 +119,7 @@ export function upstreamApi(deps: Deps, queues: Pick<Queues, "teacherRecords">):
       }
       const result = await acceptTraineeDocument({
         prisma: deps.prisma,
+        pool: deps.pool,
         doc: parsed.data,
         now: deps.now(),
         trnPoll: deps.config.trnPoll,
@@ -134,7 +130,7 @@ export function upstreamApi(deps: Deps, queues: Pick<Queues, "teacherRecords">):
         return;
       }
       deps.logger.info({ slug, status: result.status, changed: result.changed, work: result.work }, "trainee document accepted");
-      res.status(result.status).json(await documentWithSync(deps, result.trainee));
+      res.status(result.status).json(await documentWithSync(deps, result.trainee, result.sync));
     } catch (error) {
       next(error);
     }
