@@ -10,10 +10,10 @@ import type { TraineeDocument, TraineeStateName } from "./document.js";
 import { decideState, syncWorkFor, workCancelledBy } from "./state-machine.js";
 import { changedFields, documentComparable, documentHash, rowFields, storedFields } from "./records.js";
 import { recordEvent } from "./events.js";
-import { cancelTasks, enqueueSyncTask, lockTraineeBySlug } from "./sync-tasks.js";
+import { cancelTasks, enqueueSyncTask } from "./sync-tasks.js";
 import { activeTrnRequest, openTrnRequest } from "./trn-requests.js";
 import type { TrnPollConfig } from "./trn-schedule.js";
-import { acceptDocumentLean, type SyncState } from "./create-trainee.js";
+import { acceptDocumentLean, traineeFromRow, type SyncState } from "./create-trainee.js";
 
 export type AcceptResult =
   /** `sync`: the trainee's sync state, read with the write (the lean path); absent, the caller reads it */
@@ -94,7 +94,7 @@ async function acceptInTransaction(tx: Prisma.TransactionClient, options: Accept
   const { doc, now } = options;
   // Lock the row: concurrent PUTs of one trainee, a job claiming its work, and support actions take
   // turns, so an edit never joins an update that has already read the trainee (sync-tasks.ts).
-  const existing = await lockTraineeBySlug(tx, doc.slug);
+  const existing = await lockAndReadBySlug(tx, doc.slug);
   const hash = documentHash(doc);
   if (existing && existing.documentHash === hash) {
     return { status: 200, trainee: existing, changed: false, work: [] };
@@ -158,6 +158,17 @@ async function acceptInTransaction(tx: Prisma.TransactionClient, options: Accept
     at: now,
   });
   return { status: existing ? 200 : 201, trainee, changed: true, work: created };
+}
+
+/**
+ * sync-tasks.ts lockTraineeBySlug in one statement: the lock and the row together (the row as
+ * to_jsonb, converted as the lean path converts it, which a test compares with Prisma's reads).
+ */
+async function lockAndReadBySlug(tx: Prisma.TransactionClient, slug: string): Promise<Trainee | null> {
+  const rows = await tx.$queryRaw<
+    { row: Record<string, unknown> }[]
+  >`SELECT to_jsonb(t) AS row FROM trainees t WHERE slug = ${slug} FOR NO KEY UPDATE`;
+  return rows[0] ? traineeFromRow(rows[0].row) : null;
 }
 
 function describeChange(

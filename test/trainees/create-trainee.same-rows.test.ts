@@ -153,6 +153,9 @@ describe("a new trainee's PUT in one statement", () => {
     const changed = await accept({ ...doc, firstNames: "Augusta" }, { lean: true, now: new Date() });
     expect(changed).toMatchObject({ status: 200, changed: true });
     expect(changed.status !== 409 && changed.sync).toBeUndefined();
+    // the stored row, locked and read as JSON, compares equal to the document but for the one field
+    const event = await world.deps.prisma.syncEvent.findFirstOrThrow({ where: { kind: "trainee_changed", trainee: { slug: doc.slug } } });
+    expect(event.details).toMatchObject({ changedFields: ["firstNames"], fromState: "submitted_for_trn", toState: "submitted_for_trn" });
     const withdrawn = traineeDocumentSchema.parse(traineeDoc({ state: "withdrawn", withdrawDate: "2026-10-01" }));
     expect(await accept(withdrawn, { lean: true, now: new Date() })).toMatchObject({ status: 409 });
   });
