@@ -158,6 +158,83 @@ DROP TRIGGER IF EXISTS sync_tasks_failed_at ON "sync_tasks";
 CREATE TRIGGER sync_tasks_failed_at BEFORE INSERT OR UPDATE OF state ON "sync_tasks"
   FOR EACH ROW EXECUTE FUNCTION sync_tasks_failed_at();
 
+-- Storing a TRN the API allocated, in one statement (src/trainees/receive-trn.ts, storeTrn): a
+-- poll's answer, the register job's own and a TRS webhook all settle through it. The rules, in
+-- order: the trainee row lock first (FOR NO KEY UPDATE, as every decision about the trainee's line);
+-- a trainee holding another TRN is a conflict; the same answer stored before changes nothing; a
+-- trainee waiting for the TRN moves to trn_received (a deferred or withdrawn one keeps its state);
+-- the request is received, any other request still open for the trainee is closed as received;
+-- the event 'trn_received'; an update_trainee task behind, unless one has not started yet (it
+-- reads the trainee when it runs) or the trainee's state sends nothing. A TRN another trainee holds
+-- (the unique trainees.trn) rolls everything back and answers 'taken'. Timestamps are UTC wall
+-- times, as Prisma writes them; updated_at is the clock's, as Prisma's @updatedAt.
+-- Answers: stored | unchanged | missing (no such trainee) | request_missing | conflict (the trainee
+-- has held_trn) | taken.
+CREATE OR REPLACE FUNCTION trs_sync_store_trn(
+  p_trainee uuid, p_request uuid, p_trn text, p_response jsonb, p_message text,
+  p_job_name text, p_job_id text, p_task_id bigint, p_now timestamp, p_update_phase integer, p_trace_context text,
+  OUT outcome text, OUT held_trn text
+) LANGUAGE plpgsql AS $$
+DECLARE
+  v_trainee trainees%ROWTYPE;
+  v_request trn_requests%ROWTYPE;
+  v_state "TraineeState";
+  v_clock timestamp := now() AT TIME ZONE 'UTC';
+BEGIN
+  SELECT * INTO v_trainee FROM trainees WHERE id = p_trainee FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    outcome := 'missing';
+    RETURN;
+  END IF;
+  held_trn := v_trainee.trn;
+  IF v_trainee.trn IS NOT NULL AND v_trainee.trn <> p_trn THEN
+    outcome := 'conflict';
+    RETURN;
+  END IF;
+  SELECT * INTO v_request FROM trn_requests WHERE id = p_request;
+  IF NOT FOUND THEN
+    outcome := 'request_missing';
+    RETURN;
+  END IF;
+  -- idempotent: a poll and a check-now (or a webhook) both asked
+  IF v_trainee.trn = p_trn AND v_request.state = 'received' AND v_request.trn = p_trn THEN
+    outcome := 'unchanged';
+    RETURN;
+  END IF;
+  v_state := CASE WHEN v_trainee.state = 'submitted_for_trn' THEN 'trn_received'::"TraineeState" ELSE v_trainee.state END;
+  BEGIN
+    UPDATE trainees
+       SET trn = p_trn, state = v_state,
+           trn_received_at = CASE WHEN v_trainee.trn IS NULL THEN p_now ELSE trn_received_at END,
+           updated_at = v_clock
+     WHERE id = p_trainee;
+    UPDATE trn_requests
+       SET state = 'received', trn = p_trn, active_trainee_id = NULL, last_response = p_response, next_poll_at = NULL,
+           updated_at = v_clock
+     WHERE id = p_request;
+    -- its register job (which may have read the trainee before this TRN) finds it received and sends nothing
+    UPDATE trn_requests
+       SET state = 'received', trn = p_trn, active_trainee_id = NULL, next_poll_at = NULL, updated_at = v_clock
+     WHERE active_trainee_id = p_trainee AND id <> p_request;
+  EXCEPTION WHEN unique_violation THEN
+    outcome := 'taken';
+    RETURN;
+  END;
+  INSERT INTO sync_events (trainee_id, kind, outcome, message, job_name, job_id, task_id, details, created_at)
+  VALUES (p_trainee, 'trn_received', 'success',
+          coalesce(p_message, 'TRN ' || p_trn || ' received for request ' || v_request.request_id),
+          p_job_name, p_job_id, p_task_id,
+          jsonb_build_object('requestId', v_request.request_id, 'trn', p_trn, 'fromState', v_trainee.state, 'toState', v_state),
+          p_now);
+  IF v_trainee.trn IS NULL AND v_state NOT IN ('withdrawn', 'awarded', 'draft', 'discarded')
+     AND NOT EXISTS (SELECT 1 FROM sync_tasks WHERE trainee_id = p_trainee AND kind = 'update_trainee' AND state IN ('pending', 'queued')) THEN
+    INSERT INTO sync_tasks (trainee_id, kind, phase, available_at, trn_request_id, trace_context, created_at, updated_at)
+    VALUES (p_trainee, 'update_trainee', p_update_phase, p_now, NULL, p_trace_context, v_clock, v_clock);
+  END IF;
+  outcome := 'stored';
+END
+$$;
+
 -- Outbound events to the upstream application (src/jobs/upstream-webhooks.ts), written here, in the
 -- transaction of the fact itself: a fact committed has its event, a fact rolled back has none, and
 -- each change of a row fires once, whichever process (web, worker, CLI) writes it. Whether anything

@@ -11,6 +11,7 @@ import { SyncError } from "../errors.js";
 import { awardedRecordDifferences } from "../trainees/awarded-record.js";
 import type { Classified } from "./classify.js";
 import type { SyncContext } from "./job.js";
+import type { CallEvent } from "./send-calls.js";
 
 /** The refusals of an update that mean "the record already holds QTS/EYTS". */
 const refusalsOfAnAwardedRecord = new Set(["route_already_awarded", "already_has_qts"]);
@@ -19,8 +20,11 @@ export function isAwardedRecordRefusal(operation: string, classified: Classified
   return operation === "update" && refusalsOfAnAwardedRecord.has(classified.errorClass.name);
 }
 
-/** Resolves when the record matches; throws awarded_record_differs when it does not. */
-export async function checkAwardedRecord(ctx: SyncContext, call: PlannedCall, classified: Classified): Promise<void> {
+/**
+ * Answers the event for the timeline when the record matches (the caller writes it with the call's
+ * hash, in one statement); throws awarded_record_differs when it does not.
+ */
+export async function checkAwardedRecord(ctx: SyncContext, call: PlannedCall, classified: Classified): Promise<CallEvent> {
   const { deps, trainee } = ctx;
   const refusal = `${call.method} ${call.endpoint}: ${classified.errorClass.title}${classified.errorCode ? ` (error ${classified.errorCode})` : ""}`;
   if (!trainee.trn) throw new SyncError("trn_missing", `${refusal}, and the trainee has no TRN to fetch the record with`);
@@ -30,12 +34,12 @@ export async function checkAwardedRecord(ctx: SyncContext, call: PlannedCall, cl
   if (differences.length > 0) {
     throw new SyncError("awarded_record_differs", `${refusal}; the record differs from ours in: ${differences.join(", ")}`);
   }
-  await ctx.event({
+  return {
     kind: "update_ignored",
     outcome: "skipped",
     errorClass: classified.errorClass.name,
     httpStatus: classified.httpStatus,
     errorCode: classified.errorCode,
     message: `${refusal}. The record fetched from the API already holds the award and matches the trainee in every field: counts as accepted`,
-  });
+  };
 }

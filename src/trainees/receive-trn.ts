@@ -8,12 +8,19 @@ import type { Deps } from "../deps.js";
 import { Prisma, type TrnRequest } from "../generated/prisma/client.js";
 import type { TrnRequestResult } from "../clients/teacher-records.js";
 import { SyncError } from "../errors.js";
-import { recordEvent } from "./events.js";
-import { enqueueSyncTask, lockTrainee } from "./sync-tasks.js";
+import { currentTraceparent } from "../trace-context.js";
+import { phaseOf } from "./sync-tasks.js";
 import { openTrnRequestStates } from "./trn-requests.js";
 
 const trnConflict = (message: string) => new SyncError("trn_conflict", message);
 
+/**
+ * Stores the TRN in one statement, the SQL function trs_sync_store_trn (prisma/functions.sql), which
+ * holds every rule: the trainee row lock first, a trainee holding another TRN is a conflict, the same
+ * answer twice changes nothing, the trainee moves to trn_received only from submitted_for_trn, the
+ * request (and any other still open for the trainee) closes as received, the event, and an update
+ * queued behind unless one is waiting already. Polls, the register job and TRS webhooks all settle here.
+ */
 export async function storeTrn(options: {
   deps: Deps;
   traineeId: string;
@@ -28,55 +35,40 @@ export async function storeTrn(options: {
   message?: string;
 }): Promise<void> {
   const { deps, traineeId, request, trn } = options;
-  const now = deps.now();
-  try {
-    await deps.prisma.$transaction(async (tx) => {
-      const trainee = await lockTrainee(tx, traineeId);
-      if (!trainee) throw new SyncError("internal_error", "the trainee no longer exists");
-      if (trainee.trn && trainee.trn !== trn) {
-        throw trnConflict(`TRS allocated ${trn} but the trainee already has ${trainee.trn}`);
-      }
-      // Idempotent: the same answer stored twice (a poll and a check-now both asked) changes nothing the second time.
-      const stored = await tx.trnRequest.findUnique({ where: { id: request.id }, select: { state: true, trn: true } });
-      if (trainee.trn === trn && stored?.state === "received" && stored.trn === trn) return;
-      // A deferred or withdrawn trainee keeps their state; only one waiting for the TRN moves on.
-      const state = trainee.state === "submitted_for_trn" ? "trn_received" : trainee.state;
-      await tx.trainee.update({
-        where: { id: traineeId },
-        data: { trn, state, ...(trainee.trn ? {} : { trnReceivedAt: now }) },
-      });
-      await tx.trnRequest.update({
-        where: { id: request.id },
-        data: { state: "received", trn, activeTraineeId: null, lastResponse: toJson(options.response), nextPollAt: null },
-      });
-      // Any other request still open for the trainee has nothing left to ask: closed, so that its
-      // register job (which may have read the trainee before this TRN) finds it received and sends nothing.
-      await tx.trnRequest.updateMany({
-        where: { activeTraineeId: traineeId, id: { not: request.id } },
-        data: { state: "received", trn, activeTraineeId: null, nextPollAt: null },
-      });
-      await recordEvent(tx, {
-        traineeId,
-        kind: "trn_received",
-        outcome: "success",
-        message: options.message ?? `TRN ${trn} received for request ${request.requestId}`,
-        jobName: options.jobName,
-        jobId: options.jobId,
-        taskId: options.taskId,
-        details: { requestId: request.requestId, trn, fromState: trainee.state, toState: state },
-        at: now,
-      });
-      if (!trainee.trn && !["withdrawn", "awarded", "draft", "discarded"].includes(state)) {
-        await enqueueSyncTask(tx, { traineeId, kind: "update_trainee", now });
-      }
-    });
-  } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
+  const { rows } = await deps.pool.query<{ outcome: StoreOutcome; held_trn: string | null }>(
+    `SELECT outcome, held_trn FROM trs_sync_store_trn($1::uuid, $2::uuid, $3, $4::jsonb, $5, $6, $7, $8::bigint,
+       ($9::timestamptz AT TIME ZONE 'UTC'), $10::integer, $11)`,
+    [
+      traineeId,
+      request.id,
+      trn,
+      JSON.stringify(toJson(options.response)),
+      options.message ?? null,
+      options.jobName,
+      options.jobId,
+      options.taskId?.toString() ?? null,
+      deps.now().toISOString(),
+      phaseOf.update_trainee,
+      currentTraceparent(),
+    ],
+  );
+  const answer = rows[0];
+  switch (answer?.outcome) {
+    case "stored":
+    case "unchanged":
+      return;
+    case "conflict":
+      throw trnConflict(`TRS allocated ${trn} but the trainee already has ${answer.held_trn}`);
+    case "taken":
       throw trnConflict(`TRS allocated ${trn}, which another trainee already has`);
-    }
-    throw error;
+    case "missing":
+      throw new SyncError("internal_error", "the trainee no longer exists");
+    default:
+      throw new SyncError("internal_error", `TRN request ${request.requestId} no longer exists`);
   }
 }
+
+type StoreOutcome = "stored" | "unchanged" | "conflict" | "taken" | "missing" | "request_missing";
 
 export function toJson(value: unknown): Prisma.InputJsonValue {
   return (value === undefined || value === null ? {} : JSON.parse(JSON.stringify(value))) as Prisma.InputJsonValue;
