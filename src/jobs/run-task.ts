@@ -54,7 +54,7 @@ export async function runSyncJob(options: {
 
   let claim;
   try {
-    claim = await claimTask(deps.prisma, {
+    claim = await claimTask(deps.pool, {
       taskId: BigInt(payload.taskId),
       attempt: job.attemptsMade + 1,
       now: deps.now(),
@@ -75,7 +75,7 @@ export async function runSyncJob(options: {
 
   const event: SyncContext["event"] = (e) =>
     recordEvent(deps.prisma, { ...e, traineeId: trainee.id, jobName: definition.name, jobId, taskId: task.id, at: e.at ?? deps.now() });
-  const record = (outcome: RunOutcome) => recordRun(deps.prisma, fence, outcome, deps.now());
+  const record = (outcome: RunOutcome) => recordRun(deps.pool, fence, outcome, deps.now());
   const superseded = (): RunResult => {
     const message = "the task changed while this run was under way (cancelled, or taken over by another run): nothing recorded";
     deps.logger.info({ jobId, job: definition.name, taskId: payload.taskId }, message);
@@ -85,11 +85,11 @@ export async function runSyncJob(options: {
   let outcome: SyncOutcome;
   try {
     const lifetimeMs = lockLifetimeMs(definition.maxCalls, deps.config.api.timeoutMs, deps.requestGate ? deps.config.api.rateMaxWaitMs : 0);
-    outcome = await withTraineeLock(deps.prisma, trainee.id, lifetimeMs, async () => {
+    outcome = await withTraineeLock(deps.pool, trainee.id, lifetimeMs, async () => {
       if (definition.needsTrn && !trainee.trn) {
         throw new SyncError("trn_missing", `${definition.name} needs a TRN and the trainee has none`);
       }
-      const stillOwned = () => stillOwns(deps.prisma, fence);
+      const stillOwned = () => stillOwns(deps.pool, fence);
       return definition.handle(payload, { deps, task, trainee, jobId, fence, now: deps.now(), event, stillOwned });
     });
   } catch (error) {
