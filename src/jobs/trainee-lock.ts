@@ -40,6 +40,12 @@ const CONNECT_WAIT_MS = 30_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A statement and its parameters ($1, $2 …), as pool.query takes them. */
+export interface Statement {
+  text: string;
+  values: readonly unknown[];
+}
+
 /**
  * Runs `work` while holding the trainee's advisory lock, or throws TraineeBusy at once. The lock
  * belongs to a transaction that does nothing else, on a pool connection of its own, so what `work`
@@ -49,6 +55,33 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * parameters: the trainee id is checked to be a uuid and quoted), then COMMIT.
  */
 export async function withTraineeLock<T>(pool: pg.Pool, traineeId: string, lifetimeMs: number, work: () => Promise<T>): Promise<T> {
+  return (await holdTraineeLock(pool, traineeId, lifetimeMs, work)).value;
+}
+
+/**
+ * withTraineeLock, then `finish(value)`'s statement (the run's fenced outcome) sent on the lock's own
+ * connection with its COMMIT, in the same round trip: the outcome is written while the lock is
+ * still held, and committed as the lock is let go. Returns the statement's row count with the value.
+ * If `work` throws, nothing is finished.
+ */
+export async function withTraineeLockThen<T>(
+  pool: pg.Pool,
+  traineeId: string,
+  lifetimeMs: number,
+  work: () => Promise<T>,
+  finish: (value: T) => Statement,
+): Promise<{ value: T; rowCount: number }> {
+  const held = await holdTraineeLock(pool, traineeId, lifetimeMs, work, finish);
+  return { value: held.value, rowCount: held.rowCount ?? 0 };
+}
+
+async function holdTraineeLock<T>(
+  pool: pg.Pool,
+  traineeId: string,
+  lifetimeMs: number,
+  work: () => Promise<T>,
+  finish?: (value: T) => Statement,
+): Promise<{ value: T; rowCount: number | null }> {
   if (!UUID.test(traineeId)) throw new Error(`the trainee lock needs a trainee id (a uuid), not ${JSON.stringify(traineeId)}`);
   const ms = Math.max(1, Math.ceil(lifetimeMs));
   const client = await connectWithin(pool, CONNECT_WAIT_MS);
@@ -83,12 +116,29 @@ export async function withTraineeLock<T>(pool: pg.Pool, traineeId: string, lifet
       await send("ROLLBACK").catch(() => {});
       throw error;
     }
-    await send("COMMIT");
-    return value;
+    if (!finish) {
+      await send("COMMIT");
+      return { value, rowCount: null };
+    }
+    const done = (await send(`${inline(client, finish(value))}; COMMIT`)) as unknown as pg.QueryResult[];
+    return { value, rowCount: done[0]?.rowCount ?? 0 };
   } finally {
     client.off("error", onError);
     client.release(broken);
   }
+}
+
+/** The statement with its parameters quoted in, for a simple query (the only kind that may hold several statements). */
+function inline(client: pg.PoolClient, statement: Statement): string {
+  return statement.text.replace(/\$(\d+)/g, (_, n: string) => {
+    const value = statement.values[Number(n) - 1];
+    if (value === null || value === undefined) return "NULL";
+    if (typeof value === "number" && Number.isFinite(value)) return String(value);
+    if (typeof value === "bigint") return value.toString();
+    if (value instanceof Date) return client.escapeLiteral(value.toISOString());
+    if (typeof value === "string") return client.escapeLiteral(value);
+    throw new Error(`cannot quote parameter $${n} (${typeof value}) into a simple query`);
+  });
 }
 
 /** A connection of the pool, waiting for one up to `waitMs` (pg's own wait has no per-call limit). */

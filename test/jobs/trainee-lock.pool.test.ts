@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TraineeBusy, withTraineeLock } from "../../src/jobs/trainee-lock.js";
+import { TraineeBusy, withTraineeLock, withTraineeLockThen } from "../../src/jobs/trainee-lock.js";
 import { createTestWorld, type TestWorld } from "../support/context.js";
 
 let world: TestWorld;
@@ -82,5 +82,37 @@ describe("withTraineeLock on the pool", () => {
     const pool = world.deps.pool;
     expect(pool.waitingCount).toBe(0);
     expect(pool.idleCount).toBe(pool.totalCount);
+  });
+
+  it("writes the finishing statement with the COMMIT, its parameters quoted exactly, and nothing when the work fails", async () => {
+    const traineeId = randomUUID();
+    await world.deps.pool.query("CREATE TABLE IF NOT EXISTS lock_finish_test (id int PRIMARY KEY, note text, at timestamp(3), n bigint)");
+    await world.deps.pool.query("INSERT INTO lock_finish_test (id) VALUES (1), (2)");
+    const hostile = "it's a \\ back'slash; COMMIT; DROP TABLE lock_finish_test; --";
+    const at = new Date("2026-12-03T09:01:02.345Z");
+    const update = (id: number) => ({
+      text: "UPDATE lock_finish_test SET note = $2, at = ($3::timestamptz AT TIME ZONE 'UTC'), n = $4 WHERE id = $1",
+      values: [id, hostile, at, 9_007_199_254_740_993n],
+    });
+    const held = await withTraineeLockThen(world.deps.pool, traineeId, 10_000, async () => 1, update);
+    expect(held).toEqual({ value: 1, rowCount: 1 });
+    const { rows } = await world.deps.pool.query("SELECT note, to_jsonb(at) AS at, n::text AS n FROM lock_finish_test WHERE id = 1");
+    expect(rows[0]).toEqual({ note: hostile, at: "2026-12-03T09:01:02.345", n: "9007199254740993" });
+    expect((await withTraineeLockThen(world.deps.pool, traineeId, 10_000, async () => 3, update)).rowCount).toBe(0);
+
+    await expect(
+      withTraineeLockThen(
+        world.deps.pool,
+        traineeId,
+        10_000,
+        async () => {
+          throw new Error("no");
+        },
+        () => update(2),
+      ),
+    ).rejects.toThrow("no");
+    expect((await world.deps.pool.query("SELECT note FROM lock_finish_test WHERE id = 2")).rows[0]).toEqual({ note: null });
+    // and the lock was let go each time
+    expect(await withTraineeLock(world.deps.pool, traineeId, 10_000, async () => "free")).toBe("free");
   });
 });
