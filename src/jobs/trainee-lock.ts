@@ -110,17 +110,19 @@ async function holdTraineeLock<T>(
       throw new TraineeBusy();
     }
     let value: T;
+    let finishing: string | undefined;
     try {
       value = await work();
+      finishing = finish && inline(client, finish(value));
     } catch (error) {
       await send("ROLLBACK").catch(() => {});
       throw error;
     }
-    if (!finish) {
+    if (finishing === undefined) {
       await send("COMMIT");
       return { value, rowCount: null };
     }
-    const done = (await send(`${inline(client, finish(value))}; COMMIT`)) as unknown as pg.QueryResult[];
+    const done = (await send(`${finishing}; COMMIT`)) as unknown as pg.QueryResult[];
     return { value, rowCount: done[0]?.rowCount ?? 0 };
   } finally {
     client.off("error", onError);

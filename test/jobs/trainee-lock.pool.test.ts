@@ -112,6 +112,16 @@ describe("withTraineeLock on the pool", () => {
       ),
     ).rejects.toThrow("no");
     expect((await world.deps.pool.query("SELECT note FROM lock_finish_test WHERE id = 2")).rows[0]).toEqual({ note: null });
+    // a statement that cannot be quoted into the simple query: nothing written, the lock let go
+    await expect(
+      withTraineeLockThen(
+        world.deps.pool,
+        traineeId,
+        10_000,
+        async () => 4,
+        () => ({ text: "SELECT $1", values: [{ not: "quotable" }] }),
+      ),
+    ).rejects.toThrow(/cannot quote/);
     // and the lock was let go each time
     expect(await withTraineeLock(world.deps.pool, traineeId, 10_000, async () => "free")).toBe("free");
   });
