@@ -299,3 +299,81 @@ $$;
 DROP TRIGGER IF EXISTS sync_tasks_upstream_webhooks ON "sync_tasks";
 CREATE TRIGGER sync_tasks_upstream_webhooks AFTER UPDATE OF state ON "sync_tasks"
   FOR EACH ROW EXECUTE FUNCTION sync_tasks_upstream_webhooks();
+
+-- The claim of a sync task by a run (claimTask in src/trainees/sync-tasks.ts, which holds the rules'
+-- reasons), in one statement instead of an interactive transaction of nine: the trainee row lock
+-- first (FOR NO KEY UPDATE, the order every writer of a trainee's line keeps), then the task's; a
+-- finished task is already done; a task that is not its trainee's head by (phase, id) goes back to
+-- pending (a failed one first sends the failed tasks before it back to pending) with a `<kind>_waiting`
+-- event; a task found still running counts a stall, and past p_max_stalls it fails as job_stalled
+-- with a `<kind>_failed` event; otherwise it runs under claim_count + 1, the run's fence. Each
+-- statement of a volatile function reads the latest committed rows, as separate statements did.
+-- Returns {kind, message} and, when claimed, the task and trainee rows (to_jsonb; ids as text).
+-- updated_at is the wall clock, as Prisma's @updatedAt sets it; times written come from p_now.
+CREATE OR REPLACE FUNCTION trs_sync_claim_task(p_task bigint, p_attempt int, p_now timestamptz, p_max_stalls int)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_now timestamp(3) := p_now AT TIME ZONE 'UTC';
+  v_clock timestamp(3) := clock_timestamp() AT TIME ZONE 'UTC';
+  v_owner uuid;
+  v_trainee trainees;
+  v_has_trainee boolean;
+  v_task sync_tasks;
+  v_head sync_tasks;
+  v_stalls int;
+  v_message text;
+BEGIN
+  SELECT trainee_id INTO v_owner FROM sync_tasks WHERE id = p_task;
+  IF NOT FOUND THEN
+    RETURN jsonb_build_object('kind', 'missing', 'message', 'task no longer exists');
+  END IF;
+  SELECT * INTO v_trainee FROM trainees WHERE id = v_owner FOR NO KEY UPDATE;
+  v_has_trainee := FOUND;
+  SELECT * INTO v_task FROM sync_tasks WHERE id = p_task FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN jsonb_build_object('kind', 'missing', 'message', 'task no longer exists');
+  END IF;
+  IF NOT v_has_trainee THEN
+    RETURN jsonb_build_object('kind', 'missing', 'message', 'trainee no longer exists');
+  END IF;
+  IF v_task.state NOT IN ('pending', 'queued', 'running', 'failed') THEN
+    RETURN jsonb_build_object('kind', 'already-done', 'message', 'task already ' || v_task.state::text);
+  END IF;
+
+  SELECT * INTO v_head FROM sync_tasks
+    WHERE trainee_id = v_task.trainee_id AND state IN ('pending', 'queued', 'running', 'failed')
+    ORDER BY phase, id LIMIT 1;
+  IF FOUND AND v_head.id <> v_task.id THEN
+    IF v_task.state = 'failed' THEN
+      UPDATE sync_tasks SET state = 'pending', available_at = v_now, updated_at = v_clock
+        WHERE trainee_id = v_task.trainee_id AND state IN ('failed')
+          AND (phase < v_task.phase OR (phase = v_task.phase AND id < v_task.id));
+    END IF;
+    UPDATE sync_tasks SET state = 'pending', updated_at = v_clock
+      WHERE id = v_task.id AND state IN ('pending', 'queued', 'running', 'failed');
+    v_message := format('waits behind %s #%s (%s), which must reach the API first', v_head.kind, v_head.id, v_head.state);
+    INSERT INTO sync_events (trainee_id, kind, outcome, message, job_name, job_id, task_id, error_class, http_status, error_code, created_at)
+      VALUES (v_task.trainee_id, v_task.kind::text || '_waiting', 'info', v_message, NULL, NULL, v_task.id, NULL, NULL, NULL, v_now);
+    RETURN jsonb_build_object('kind', 'parked', 'message', v_message);
+  END IF;
+
+  v_stalls := CASE WHEN v_task.state = 'running' THEN v_task.stalls + 1 ELSE v_task.stalls END;
+  IF v_stalls > p_max_stalls THEN
+    v_message := format('the job stopped mid-run %s times in a row (its worker died or was killed each time)', v_stalls);
+    UPDATE sync_tasks SET state = 'failed', stalls = v_stalls, error_class = 'job_stalled', http_status = NULL, error_code = NULL,
+        error_message = v_message, failed_at = v_now, updated_at = v_clock
+      WHERE id = v_task.id;
+    INSERT INTO sync_events (trainee_id, kind, outcome, message, job_name, job_id, task_id, error_class, http_status, error_code, created_at)
+      VALUES (v_task.trainee_id, v_task.kind::text || '_failed', 'failure', v_message, NULL, NULL, v_task.id, 'job_stalled', NULL, NULL, v_now);
+    RETURN jsonb_build_object('kind', 'stalled-out', 'message', v_message);
+  END IF;
+
+  UPDATE sync_tasks SET state = 'running', started_at = v_now, attempts = p_attempt, stalls = v_stalls,
+      claim_count = claim_count + 1, updated_at = v_clock
+    WHERE id = v_task.id
+    RETURNING * INTO v_task;
+  RETURN jsonb_build_object('kind', 'claimed', 'message', 'claimed',
+    'task', to_jsonb(v_task) || jsonb_build_object('id', v_task.id::text),
+    'trainee', to_jsonb(v_trainee));
+END
+$$;

@@ -56,15 +56,45 @@ export function dataExceptionOf(error: unknown): string | undefined {
   return sqlState?.startsWith("22") ? sqlState : undefined;
 }
 
+/** The socket to Postgres refused, reset or never reached (Node's codes, on pg's connection errors). */
+const networkCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/** pg's own words for a connection lost, closed under a query or not made in time (these errors carry no code). */
+const pgConnectionLost =
+  /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+
+/** A connection-level failure of the pg driver (the hot path's plain statements on deps.pool). */
+function isConnectionFailure(error: unknown): boolean {
+  if (!error || typeof error !== "object") return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && networkCodes.has(code)) return true;
+  // Node's AggregateError when every address of the host refused (localhost: ::1 and 127.0.0.1)
+  const errors = (error as { errors?: unknown }).errors;
+  if (Array.isArray(errors) && errors.length && errors.every(isConnectionFailure)) return true;
+  return error instanceof Error && !("code" in error && error.code) && pgConnectionLost.test(error.message);
+}
+
 /**
  * Postgres is down, restarting, out of connections or cut off: the same statement later may well
  * succeed. (Prisma P1001 can't reach, P1002/P1008 timeouts, P1017 closed, P2024 pool timeout,
  * P2028 transaction closed under us; SQLSTATE 08 connection, 57P admin shutdown, 53 resources,
- * 40001/40P01 serialization and deadlock.)
+ * 40001/40P01 serialization and deadlock; from pg directly, a refused or reset socket and a
+ * connection terminated or not made in time.)
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const { prisma, sqlState } = databaseCodes(error);
   if (prisma && ["P1001", "P1002", "P1008", "P1017", "P2024", "P2028"].includes(prisma)) return true;
+  if (isConnectionFailure(error)) return true;
   if (!sqlState) return false;
   return /^(08|53|57P)/.test(sqlState) || sqlState === "40001" || sqlState === "40P01";
 }

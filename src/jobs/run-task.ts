@@ -18,10 +18,18 @@ import { RequestSlotWait } from "../clients/request-gate.js";
 import type { Deps } from "../deps.js";
 import { isDatabaseUnavailable, isDeterministicDatabaseError, RunSuperseded, SyncError } from "../errors.js";
 import { recordEvent } from "../trainees/events.js";
-import { claimTask, recordRun, stillOwns, type Fence, type RunOutcome, type TaskError } from "../trainees/sync-tasks.js";
+import {
+  claimTask,
+  recordRun,
+  recordRunStatement,
+  stillOwns,
+  type Fence,
+  type RunOutcome,
+  type TaskError,
+} from "../trainees/sync-tasks.js";
 import { classify, type Classified } from "./classify.js";
 import { syncJobPayload, type SyncContext, type SyncJobDefinition, type SyncOutcome } from "./job.js";
-import { lockLifetimeMs, TraineeBusy, withTraineeLock } from "./trainee-lock.js";
+import { lockLifetimeMs, TraineeBusy, withTraineeLockThen } from "./trainee-lock.js";
 import type { CircuitMonitor } from "./circuit-monitor.js";
 
 /** When another job of the trainee holds the lock, look again after this. */
@@ -54,7 +62,7 @@ export async function runSyncJob(options: {
 
   let claim;
   try {
-    claim = await claimTask(deps.prisma, {
+    claim = await claimTask(deps.pool, {
       taskId: BigInt(payload.taskId),
       attempt: job.attemptsMade + 1,
       now: deps.now(),
@@ -75,7 +83,7 @@ export async function runSyncJob(options: {
 
   const event: SyncContext["event"] = (e) =>
     recordEvent(deps.prisma, { ...e, traineeId: trainee.id, jobName: definition.name, jobId, taskId: task.id, at: e.at ?? deps.now() });
-  const record = (outcome: RunOutcome) => recordRun(deps.prisma, fence, outcome, deps.now());
+  const record = (outcome: RunOutcome) => recordRun(deps.pool, fence, outcome, deps.now());
   const superseded = (): RunResult => {
     const message = "the task changed while this run was under way (cancelled, or taken over by another run): nothing recorded";
     deps.logger.info({ jobId, job: definition.name, taskId: payload.taskId }, message);
@@ -83,15 +91,25 @@ export async function runSyncJob(options: {
   };
 
   let outcome: SyncOutcome;
+  /** the outcome as written with the lock's COMMIT (one round trip): whether the run still owned its task */
+  let recorded: boolean | undefined;
   try {
     const lifetimeMs = lockLifetimeMs(definition.maxCalls, deps.config.api.timeoutMs, deps.requestGate ? deps.config.api.rateMaxWaitMs : 0);
-    outcome = await withTraineeLock(deps.prisma, trainee.id, lifetimeMs, async () => {
-      if (definition.needsTrn && !trainee.trn) {
-        throw new SyncError("trn_missing", `${definition.name} needs a TRN and the trainee has none`);
-      }
-      const stillOwned = () => stillOwns(deps.prisma, fence);
-      return definition.handle(payload, { deps, task, trainee, jobId, fence, now: deps.now(), event, stillOwned });
-    });
+    const held = await withTraineeLockThen(
+      deps.pool,
+      trainee.id,
+      lifetimeMs,
+      async () => {
+        if (definition.needsTrn && !trainee.trn) {
+          throw new SyncError("trn_missing", `${definition.name} needs a TRN and the trainee has none`);
+        }
+        const stillOwned = () => stillOwns(deps.pool, fence);
+        return definition.handle(payload, { deps, task, trainee, jobId, fence, now: deps.now(), event, stillOwned });
+      },
+      (result) => recordRunStatement(fence, result.done ? { state: "succeeded" } : { state: "queued" }, deps.now(), new Date()),
+    );
+    outcome = held.value;
+    recorded = held.rowCount === 1;
   } catch (error) {
     if (error instanceof RunSuperseded) return superseded();
     if (error instanceof TraineeBusy) {
@@ -133,10 +151,10 @@ export async function runSyncJob(options: {
   }
 
   if (!outcome.done) {
-    if (!(await record({ state: "queued" }))) return superseded();
+    if (!(recorded ?? (await record({ state: "queued" })))) return superseded();
     return delayBy(job, token, outcome.at.getTime() - Date.now());
   }
-  if (!(await record({ state: "succeeded" }))) return superseded();
+  if (!(recorded ?? (await record({ state: "succeeded" })))) return superseded();
   deps.logger.info({ jobId, job: definition.name, slug: payload.slug, taskId: payload.taskId }, outcome.message);
   return { outcome: "done", message: outcome.message };
 }

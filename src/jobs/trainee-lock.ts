@@ -6,9 +6,9 @@
  * A worker host that vanishes without closing its TCP connection would keep the lock until the
  * operating system notices (about two hours). So the lock's session is ended by Postgres itself once
  * it has sat idle in its transaction for the lock's lifetime (idle_in_transaction_session_timeout),
- * whatever the worker does; Prisma rolls the transaction back after the same time on our side.
+ * whatever the worker does; a run that outlives it finds its COMMIT refused (database_unavailable).
  */
-import type { Db } from "../deps.js";
+import type pg from "pg";
 import { sqlStateOf } from "../errors.js";
 
 /** The key space of trs-sync's advisory locks (the first half of the two-part key). */
@@ -32,23 +32,138 @@ export function lockLifetimeMs(maxCalls: number, apiTimeoutMs: number, slotWaitM
 }
 
 /**
- * Runs `work` while holding the trainee's advisory lock, or throws TraineeBusy at once. The lock
- * belongs to a transaction that does nothing else, so what `work` writes (timeline events, the
- * TRN) through other connections is committed as it happens.
+ * How long a job waits for a pool connection to hold its lock: all of them may be busy (each running
+ * job holds one for its API calls) and one comes free as soon as a job ends. Past this the job is
+ * retried as database_unavailable, without spending an attempt.
  */
-export async function withTraineeLock<T>(db: Db, traineeId: string, lifetimeMs: number, work: () => Promise<T>): Promise<T> {
+const CONNECT_WAIT_MS = 30_000;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A statement and its parameters ($1, $2 …), as pool.query takes them. */
+export interface Statement {
+  text: string;
+  values: readonly unknown[];
+}
+
+/**
+ * Runs `work` while holding the trainee's advisory lock, or throws TraineeBusy at once. The lock
+ * belongs to a transaction that does nothing else, on a pool connection of its own, so what `work`
+ * writes (timeline events, the TRN) through other connections is committed as it happens.
+ *
+ * Two round trips: BEGIN, the idle timeout and the lock as one simple query (which cannot carry
+ * parameters: the trainee id is checked to be a uuid and quoted), then COMMIT.
+ */
+export async function withTraineeLock<T>(pool: pg.Pool, traineeId: string, lifetimeMs: number, work: () => Promise<T>): Promise<T> {
+  return (await holdTraineeLock(pool, traineeId, lifetimeMs, work)).value;
+}
+
+/**
+ * withTraineeLock, then `finish(value)`'s statement (the run's fenced outcome) sent on the lock's own
+ * connection with its COMMIT, in the same round trip: the outcome is written while the lock is
+ * still held, and committed as the lock is let go. Returns the statement's row count with the value.
+ * If `work` throws, nothing is finished.
+ */
+export async function withTraineeLockThen<T>(
+  pool: pg.Pool,
+  traineeId: string,
+  lifetimeMs: number,
+  work: () => Promise<T>,
+  finish: (value: T) => Statement,
+): Promise<{ value: T; rowCount: number }> {
+  const held = await holdTraineeLock(pool, traineeId, lifetimeMs, work, finish);
+  return { value: held.value, rowCount: held.rowCount ?? 0 };
+}
+
+async function holdTraineeLock<T>(
+  pool: pg.Pool,
+  traineeId: string,
+  lifetimeMs: number,
+  work: () => Promise<T>,
+  finish?: (value: T) => Statement,
+): Promise<{ value: T; rowCount: number | null }> {
+  if (!UUID.test(traineeId)) throw new Error(`the trainee lock needs a trainee id (a uuid), not ${JSON.stringify(traineeId)}`);
   const ms = Math.max(1, Math.ceil(lifetimeMs));
-  return db.$transaction(
-    async (lockTx) => {
-      await lockTx.$executeRawUnsafe(`SET LOCAL idle_in_transaction_session_timeout = ${ms}`);
-      const [row] = await lockTx.$queryRaw<
-        { locked: boolean }[]
-      >`SELECT pg_try_advisory_xact_lock(${LOCK_SPACE}, hashtext(${traineeId})) AS locked`;
-      if (!row?.locked) throw new TraineeBusy();
-      return work();
-    },
-    { timeout: ms, maxWait: 30_000 },
-  );
+  const client = await connectWithin(pool, CONNECT_WAIT_MS);
+  // a session ended under us (the idle timeout, a Postgres restart) is not given back to the pool
+  let broken = false;
+  const onError = () => {
+    broken = true;
+  };
+  client.on("error", onError);
+  /** our own statements on the lock's session: one that fails leaves the session in doubt */
+  const send = async (text: string) => {
+    try {
+      return await client.query(text);
+    } catch (error) {
+      broken = true;
+      throw error;
+    }
+  };
+  try {
+    const results = (await send(
+      `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${ms}; ` +
+        `SELECT pg_try_advisory_xact_lock(${LOCK_SPACE}, hashtext(${client.escapeLiteral(traineeId)})) AS locked`,
+    )) as unknown as pg.QueryResult<{ locked: boolean }>[];
+    if (results[2]?.rows[0]?.locked !== true) {
+      await send("ROLLBACK");
+      throw new TraineeBusy();
+    }
+    let value: T;
+    let finishing: string | undefined;
+    try {
+      value = await work();
+      finishing = finish && inline(client, finish(value));
+    } catch (error) {
+      await send("ROLLBACK").catch(() => {});
+      throw error;
+    }
+    if (finishing === undefined) {
+      await send("COMMIT");
+      return { value, rowCount: null };
+    }
+    const done = (await send(`${finishing}; COMMIT`)) as unknown as pg.QueryResult[];
+    return { value, rowCount: done[0]?.rowCount ?? 0 };
+  } finally {
+    client.off("error", onError);
+    client.release(broken);
+  }
+}
+
+/** The statement with its parameters quoted in, for a simple query (the only kind that may hold several statements). */
+function inline(client: pg.PoolClient, statement: Statement): string {
+  return statement.text.replace(/\$(\d+)/g, (_, n: string) => {
+    const value = statement.values[Number(n) - 1];
+    if (value === null || value === undefined) return "NULL";
+    if (typeof value === "number" && Number.isFinite(value)) return String(value);
+    if (typeof value === "bigint") return value.toString();
+    if (value instanceof Date) return client.escapeLiteral(value.toISOString());
+    if (typeof value === "string") return client.escapeLiteral(value);
+    throw new Error(`cannot quote parameter $${n} (${typeof value}) into a simple query`);
+  });
+}
+
+/** A connection of the pool, waiting for one up to `waitMs` (pg's own wait has no per-call limit). */
+async function connectWithin(pool: pg.Pool, waitMs: number): Promise<pg.PoolClient> {
+  const pending = pool.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timeout exceeded when trying to connect: no pool connection came free in ${waitMs} ms`)),
+      waitMs,
+    );
+  });
+  try {
+    return await Promise.race([pending, timeout]);
+  } catch (error) {
+    pending.then(
+      (client) => client.release(),
+      () => {},
+    );
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

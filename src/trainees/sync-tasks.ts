@@ -16,6 +16,7 @@
 import { currentTraceparent } from "../trace-context.js";
 import type { Prisma, SyncTask, SyncTaskKind, SyncTaskState, Trainee } from "../generated/prisma/client.js";
 import type { Db } from "../deps.js";
+import { syncTaskFromRow, traineeFromRow, type JsonRow, type Queryable } from "../db/rows.js";
 import { recordEvent } from "./events.js";
 
 type Tx = Prisma.TransactionClient;
@@ -169,76 +170,46 @@ export type Claim =
 /**
  * Claims a task for a run: locks the trainee, then the task. A finished task completes at once; a
  * task that is not its trainee's head goes back to pending (and, when support retried a failed one
- * out of turn, the failed tasks before it go first); a task found still running lost its worker
- * mid-job, which counts as a stall, and past `maxStalls` in a row it fails as job_stalled.
+ * out of turn, the failed tasks before it go first: CONTRACT.md §6, "retrying a failed award whose
+ * update also failed runs the update first"); a task found still running lost its worker mid-job,
+ * which counts as a stall, and past `maxStalls` in a row it fails as job_stalled.
+ *
+ * One statement on the pool: the SQL function trs_sync_claim_task (prisma/functions.sql) holds
+ * these rules, so a claim is one round trip and waits for a connection as long as the pool makes it
+ * (no interactive transaction whose start times out under load).
  */
-export async function claimTask(db: Db, options: { taskId: bigint; attempt: number; now: Date; maxStalls: number }): Promise<Claim> {
-  const { taskId, now } = options;
-  return db.$transaction(async (tx) => {
-    const owner = await tx.syncTask.findUnique({ where: { id: taskId }, select: { traineeId: true } });
-    if (!owner) return { kind: "missing", message: "task no longer exists" };
-    const trainee = await lockTrainee(tx, owner.traineeId);
-    await tx.$queryRaw`SELECT id FROM sync_tasks WHERE id = ${taskId} FOR UPDATE`;
-    const task = await tx.syncTask.findUniqueOrThrow({ where: { id: taskId } });
-    if (!trainee) return { kind: "missing", message: "trainee no longer exists" };
-    if (!moves.claim.from.includes(task.state)) return { kind: "already-done", message: `task already ${task.state}` };
-
-    const head = await headTask(tx, task.traineeId);
-    if (head && head.id !== task.id) {
-      // Started out of turn (an update arrived ahead of a queued award, or support retried a later
-      // job in Bull Board). CONTRACT.md §6: "retrying a failed award whose update also failed runs
-      // the update first".
-      if (task.state === "failed") {
-        await tx.syncTask.updateMany({
-          where: { traineeId: task.traineeId, state: { in: moves.retry.from }, ...before(task) },
-          data: { state: moves.retry.to, availableAt: now },
-        });
-      }
-      await tx.syncTask.updateMany({ where: { id: task.id, state: { in: moves.park.from } }, data: { state: moves.park.to } });
-      const message = `waits behind ${head.kind} #${head.id} (${head.state}), which must reach the API first`;
-      await recordEvent(tx, {
-        traineeId: task.traineeId,
-        kind: `${task.kind}_waiting`,
-        outcome: "info",
-        taskId: task.id,
-        message,
-        at: now,
-      });
-      return { kind: "parked", message };
+export async function claimTask(
+  pool: Queryable,
+  options: { taskId: bigint; attempt: number; now: Date; maxStalls: number },
+): Promise<Claim> {
+  const { rows } = await pool.query<{ claim: ClaimRow }>("SELECT trs_sync_claim_task($1, $2, $3, $4) AS claim", [
+    options.taskId.toString(),
+    options.attempt,
+    options.now,
+    options.maxStalls,
+  ]);
+  const claim = rows[0]?.claim;
+  if (!claim) throw new Error("trs_sync_claim_task returned nothing");
+  switch (claim.kind) {
+    case "claimed": {
+      if (!claim.task || !claim.trainee) throw new Error("trs_sync_claim_task claimed without the rows");
+      const task = syncTaskFromRow(claim.task);
+      return { kind: "claimed", task, trainee: traineeFromRow(claim.trainee), fence: { taskId: task.id, claim: task.claimCount } };
     }
+    case "already-done":
+    case "parked":
+    case "missing":
+    case "stalled-out":
+      return { kind: claim.kind, message: claim.message };
+  }
+}
 
-    const stalls = task.state === "running" ? task.stalls + 1 : task.stalls;
-    if (stalls > options.maxStalls) {
-      const message = `the job stopped mid-run ${stalls} times in a row (its worker died or was killed each time)`;
-      await tx.syncTask.update({
-        where: { id: task.id },
-        data: {
-          state: moves.fail.to,
-          stalls,
-          errorClass: "job_stalled",
-          httpStatus: null,
-          errorCode: null,
-          errorMessage: message,
-          failedAt: now,
-        },
-      });
-      await recordEvent(tx, {
-        traineeId: task.traineeId,
-        kind: `${task.kind}_failed`,
-        outcome: "failure",
-        taskId: task.id,
-        errorClass: "job_stalled",
-        message,
-        at: now,
-      });
-      return { kind: "stalled-out", message };
-    }
-    const claimed = await tx.syncTask.update({
-      where: { id: task.id },
-      data: { state: moves.claim.to, startedAt: now, attempts: options.attempt, stalls, claimCount: { increment: 1 } },
-    });
-    return { kind: "claimed", task: claimed, trainee, fence: { taskId, claim: claimed.claimCount } };
-  });
+/** What trs_sync_claim_task returns. */
+interface ClaimRow {
+  kind: "claimed" | "already-done" | "parked" | "missing" | "stalled-out";
+  message: string;
+  task?: JsonRow;
+  trainee?: JsonRow;
 }
 
 /** Tasks of the same trainee before this one in line. */
@@ -269,24 +240,42 @@ export type RunOutcome =
 
 /**
  * Records a run's outcome, fenced by its claim. Returns false when the run no longer owns the task
- * (cancelled, re-claimed or handed back meanwhile): the caller then stops quietly.
+ * (cancelled, re-claimed or handed back meanwhile): the caller then stops quietly. One plain
+ * statement on the pool; updated_at is the wall clock, as Prisma's @updatedAt sets it.
  */
-export async function recordRun(db: Db | Tx, fence: Fence, outcome: RunOutcome, now: Date): Promise<boolean> {
-  const where = { id: fence.taskId, state: "running" as const, claimCount: fence.claim };
-  const data: Prisma.SyncTaskUpdateManyMutationInput =
+export async function recordRun(pool: Queryable, fence: Fence, outcome: RunOutcome, now: Date): Promise<boolean> {
+  const { text, values } = recordRunStatement(fence, outcome, now, new Date());
+  const { rowCount } = await pool.query(text, values);
+  return rowCount === 1;
+}
+
+/** The fenced UPDATE behind recordRun: columns as Prisma's updateMany wrote them, times stored as UTC. */
+export function recordRunStatement(fence: Fence, outcome: RunOutcome, now: Date, clock: Date): { text: string; values: unknown[] } {
+  const values: unknown[] = [fence.taskId.toString(), fence.claim, clock];
+  const param = (value: unknown) => `$${values.push(value)}`;
+  const utc = (value: Date) => `(${param(value)}::timestamptz AT TIME ZONE 'UTC')`;
+  const errorSet = (error: TaskError | null) =>
+    `error_class = ${param(error?.errorClass ?? null)}::text, http_status = ${param(error?.httpStatus ?? null)}::int, ` +
+    `error_code = ${param(error?.errorCode ?? null)}::int, error_message = ${param(error?.message ?? null)}::text`;
+  const set =
     outcome.state === "succeeded"
-      ? { state: moves.succeed.to, finishedAt: now, stalls: 0, ...errorColumns(null) }
+      ? `state = 'succeeded', finished_at = ${utc(now)}, stalls = 0, ${errorSet(null)}`
       : outcome.state === "queued"
-        ? { state: moves.wait.to, stalls: 0, ...(outcome.error ? errorColumns(outcome.error) : {}) }
-        : { state: moves.fail.to, stalls: 0, failedAt: now, ...errorColumns(outcome.error) };
-  const { count } = await db.syncTask.updateMany({ where, data });
-  return count === 1;
+        ? `state = 'queued', stalls = 0${outcome.error ? `, ${errorSet(outcome.error)}` : ""}`
+        : `state = 'failed', stalls = 0, failed_at = ${utc(now)}, ${errorSet(outcome.error)}`;
+  return {
+    text: `UPDATE sync_tasks SET ${set}, updated_at = ($3::timestamptz AT TIME ZONE 'UTC') WHERE id = $1 AND state = 'running' AND claim_count = $2`,
+    values,
+  };
 }
 
 /** Whether the run still owns its task: cancelled, re-claimed or handed back, it does not. */
-export async function stillOwns(db: Db | Tx, fence: Fence): Promise<boolean> {
-  const owned = await db.syncTask.count({ where: { id: fence.taskId, state: "running", claimCount: fence.claim } });
-  return owned === 1;
+export async function stillOwns(pool: Queryable, fence: Fence): Promise<boolean> {
+  const { rowCount } = await pool.query("SELECT 1 FROM sync_tasks WHERE id = $1 AND state = 'running' AND claim_count = $2", [
+    fence.taskId.toString(),
+    fence.claim,
+  ]);
+  return rowCount === 1;
 }
 
 /** Sets the TRN request of a running task (a register task that opened a new request), fenced. */

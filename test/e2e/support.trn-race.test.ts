@@ -124,7 +124,7 @@ describe("support's TRN actions against a running job", () => {
     let release!: () => void;
     let locked!: () => void;
     const held = new Promise<void>((resolve) => (locked = resolve));
-    const job = withTraineeLock(db, trainee.id, 60_000, async () => {
+    const job = withTraineeLock(h.world.deps.pool, trainee.id, 60_000, async () => {
       locked();
       await new Promise<void>((resolve) => (release = resolve));
     });

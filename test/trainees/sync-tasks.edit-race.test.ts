@@ -39,7 +39,7 @@ async function traineeWithQueuedUpdate(index: number) {
 async function race(index: number): Promise<boolean> {
   const { doc, traineeId, taskId } = await traineeWithQueuedUpdate(index);
   const [claim] = await Promise.all([
-    claimTask(world.deps.prisma, { taskId, attempt: 1, now: new Date(), maxStalls: 3 }),
+    claimTask(world.deps.pool, { taskId, attempt: 1, now: new Date(), maxStalls: 3 }),
     accept({ ...doc, lastName: "New" }),
   ]);
   if (claim.kind !== "claimed") throw new Error(`claim: ${claim.kind}`);

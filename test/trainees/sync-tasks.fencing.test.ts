@@ -34,7 +34,7 @@ async function updateTask() {
   return world.deps.prisma.syncTask.findFirstOrThrow({ where: { traineeId: accepted.trainee.id, kind: "update_trainee" } });
 }
 
-const claim = (taskId: bigint, maxStalls = 3) => claimTask(world.deps.prisma, { taskId, attempt: 1, now: now(), maxStalls });
+const claim = (taskId: bigint, maxStalls = 3) => claimTask(world.deps.pool, { taskId, attempt: 1, now: now(), maxStalls });
 function claimed(result: Claim) {
   if (result.kind !== "claimed") throw new Error(`expected a claim, got ${result.kind}`);
   return result;
@@ -47,12 +47,12 @@ describe("fenced writes", () => {
     const first = claimed(await claim(task.id)); // its worker then stalls…
     const second = claimed(await claim(task.id)); // …and BullMQ runs the job again elsewhere
     expect(second.fence.claim).toBe(first.fence.claim + 1);
-    expect(await recordRun(world.deps.prisma, first.fence, { state: "succeeded" }, now())).toBe(false);
+    expect(await recordRun(world.deps.pool, first.fence, { state: "succeeded" }, now())).toBe(false);
     expect(await state(task.id)).toBe("running");
-    expect(await recordRun(world.deps.prisma, second.fence, { state: "succeeded" }, now())).toBe(true);
+    expect(await recordRun(world.deps.pool, second.fence, { state: "succeeded" }, now())).toBe(true);
     expect(await state(task.id)).toBe("succeeded");
     // and the stale run cannot put a finished task back in the queue either
-    expect(await recordRun(world.deps.prisma, first.fence, { state: "queued" }, now())).toBe(false);
+    expect(await recordRun(world.deps.pool, first.fence, { state: "queued" }, now())).toBe(false);
     expect(await state(task.id)).toBe("succeeded");
   });
 
@@ -65,7 +65,7 @@ describe("fenced writes", () => {
       { state: "queued" as const },
       { state: "failed" as const, error: { errorClass: "api_unavailable", httpStatus: 500, errorCode: null, message: "500" } },
     ]) {
-      expect(await recordRun(world.deps.prisma, run.fence, outcome, now())).toBe(false);
+      expect(await recordRun(world.deps.pool, run.fence, outcome, now())).toBe(false);
     }
     expect(await state(task.id)).toBe("cancelled");
     expect((await claim(task.id)).kind).toBe("already-done");
@@ -75,9 +75,9 @@ describe("fenced writes", () => {
     const task = await updateTask();
     const run = claimed(await claim(task.id));
     const error = { errorClass: "validation_failed", httpStatus: 400, errorCode: null, message: "400" };
-    expect(await recordRun(world.deps.prisma, run.fence, { state: "failed", error }, now())).toBe(true);
+    expect(await recordRun(world.deps.pool, run.fence, { state: "failed", error }, now())).toBe(true);
     // the stale run tries to put its failed task back into the queue
-    expect(await recordRun(world.deps.prisma, run.fence, { state: "queued", error }, now())).toBe(false);
+    expect(await recordRun(world.deps.pool, run.fence, { state: "queued", error }, now())).toBe(false);
     expect(await state(task.id)).toBe("failed");
   });
 });
@@ -99,7 +99,7 @@ describe("stalls", () => {
     for (let day = 0; day < 10; day++) {
       claimed(await claim(task.id, 3)); // a restart kills the run…
       const rerun = claimed(await claim(task.id, 3)); // …the re-run polls and re-delays
-      expect(await recordRun(world.deps.prisma, rerun.fence, { state: "queued" }, now())).toBe(true);
+      expect(await recordRun(world.deps.pool, rerun.fence, { state: "queued" }, now())).toBe(true);
     }
     expect(await state(task.id)).toBe("queued");
     expect((await world.deps.prisma.syncTask.findUniqueOrThrow({ where: { id: task.id } })).stalls).toBe(0);
