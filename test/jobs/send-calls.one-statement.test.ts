@@ -63,7 +63,7 @@ async function claimedUpdate(deps: Deps, doc: Record<string, unknown>) {
   });
   if (accepted.status === 409) throw new Error("refused");
   const task = await deps.prisma.syncTask.findFirstOrThrow({ where: { traineeId: accepted.trainee.id, kind: "update_trainee" } });
-  const claim = await claimTask(deps.prisma, { taskId: task.id, attempt: 1, now: now(), maxStalls: 5 });
+  const claim = await claimTask(deps.pool, { taskId: task.id, attempt: 1, now: now(), maxStalls: 5 });
   if (claim.kind !== "claimed") throw new Error(`not claimed: ${claim.kind}`);
   return claim;
 }
@@ -94,7 +94,7 @@ function contextFor(deps: Deps, claim: Awaited<ReturnType<typeof claimedUpdate>>
         taskId: task.id,
         at: e.at ?? deps.now(),
       }),
-    stillOwned: () => stillOwns(deps.prisma, fence),
+    stillOwned: () => stillOwns(deps.pool, fence),
   };
 }
 
