@@ -14,7 +14,7 @@ import { createQueues, taskJobId, type Queues } from "../../src/jobs/queues.js";
 import { dispatchOnce } from "../../src/jobs/dispatcher.js";
 import { ensureJob } from "../../src/jobs/enqueue.js";
 import { syncJobs } from "../../src/jobs/registry.js";
-import { createTestWorld, type TestWorld } from "../support/context.js";
+import { createTestWorld, eventually, type TestWorld } from "../support/context.js";
 import { privateRedis, type PrivateRedis } from "../support/private-redis.js";
 
 let redis: PrivateRedis;
@@ -71,6 +71,8 @@ describe("the dispatcher in bulk", () => {
     } finally {
       spy.mockRestore();
       await redis.start();
+      // the queue's connection fails fast while down (no offline queue): wait until it is back
+      await eventually(async () => world.deps.redis.status === "ready", { what: "the queue's Redis connection back" });
     }
     // rolled back: nothing lost, nothing marked queued without its job
     expect(await states(world.deps, ids)).toEqual(ids.map(() => "pending"));
