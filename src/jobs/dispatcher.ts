@@ -4,31 +4,23 @@
  *
  * It wakes on Postgres NOTIFY (a trigger fires when tasks are added or change state, see
  * prisma/functions.sql), so new work reaches BullMQ within milliseconds, and also every few
- * seconds in case a notification was missed. Rows are claimed with FOR UPDATE SKIP LOCKED and
- * jobs have deterministic ids, so two dispatchers never create a job twice. While Redis is down
- * the rows simply stay pending and the API keeps accepting changes.
+ * seconds in case a notification was missed. A batch is marked queued and locked by one statement
+ * (FOR UPDATE SKIP LOCKED) and committed only once its jobs are in BullMQ, and jobs have
+ * deterministic ids, so two dispatchers never create a job twice. While Redis is down the rows
+ * simply stay pending and the API keeps accepting changes. The statements go to the pg pool
+ * directly (deps.pool), without the Prisma client.
  */
 import pg from "pg";
 import type { Deps } from "../deps.js";
-import type { SyncTaskKind } from "../generated/prisma/client.js";
 import { alertJobId, jobNames, SLACK_ALERT_JOB, taskJobId, type Queues } from "./queues.js";
-import { blockingStates, markQueued } from "../trainees/sync-tasks.js";
-import { ensureJob } from "./enqueue.js";
-import { withTraceparent } from "../trace-context.js";
+import { markHeadTasksQueued } from "../trainees/sync-tasks.js";
+import { ensureJobs } from "./enqueue.js";
 import { syncJobs } from "./registry.js";
 import { slackAlertRetry } from "./slack-alert.js";
 
 const BATCH = 500;
 const FALLBACK_INTERVAL_MS = 5_000;
 export const DISPATCH_CHANNEL = "trs_sync_dispatch";
-
-interface HeadRow {
-  id: bigint;
-  kind: SyncTaskKind;
-  slug: string;
-  available_at: Date;
-  trace_context: string | null;
-}
 
 /** One pass: dispatches every head task and pending alert; returns how many it handed to BullMQ. */
 export async function dispatchOnce(deps: Deps, queues: Queues): Promise<number> {
@@ -42,66 +34,81 @@ export async function dispatchOnce(deps: Deps, queues: Queues): Promise<number> 
   return total;
 }
 
+/**
+ * Up to BATCH head tasks into BullMQ: one statement marks them queued and locks them, their jobs go
+ * to BullMQ (ensureJobs: two round trips for new jobs), then COMMIT. Any failure rolls back, so
+ * the tasks stay pending; a job added before the failure is found again by the next pass.
+ */
 async function dispatchTaskBatch(deps: Deps, queues: Queues): Promise<number> {
-  return deps.prisma.$transaction(
-    async (tx) => {
-      // A head task: pending, with nothing unfinished before it in its trainee's line.
-      const heads = await tx.$queryRaw<HeadRow[]>`
-        SELECT t.id, t.kind::text AS kind, tr.slug, t.available_at, t.trace_context
-        FROM sync_tasks t JOIN trainees tr ON tr.id = t.trainee_id
-        WHERE t.state = 'pending'
-          AND NOT EXISTS (
-            SELECT 1 FROM sync_tasks o
-            WHERE o.trainee_id = t.trainee_id
-              AND o.state = ANY(CAST(${[...blockingStates]} AS "SyncTaskState"[]))
-              AND (o.phase < t.phase OR (o.phase = t.phase AND o.id < t.id)))
-        ORDER BY t.id
-        LIMIT ${BATCH}
-        FOR UPDATE OF t SKIP LOCKED`;
-      if (!heads.length) return 0;
-      const now = deps.now().getTime();
-      for (const head of heads) {
-        // inside the trace of the change that made the task (bullmq-otel carries it into the job)
-        await withTraceparent(head.trace_context, () =>
-          ensureJob({
-            queue: queues.teacherRecords,
-            name: jobNames[head.kind],
-            jobId: taskJobId(head.kind, head.id),
-            data: { slug: head.slug, taskId: String(head.id) },
-            delayMs: head.available_at.getTime() - now,
-            retry: syncJobs[head.kind].retry,
-          }),
-        );
-      }
-      await markQueued(
-        tx,
-        heads.map((h) => h.id),
-      );
-      return heads.length;
-    },
-    { timeout: 60_000 },
-  );
+  return inTransaction(deps, async (client) => {
+    const heads = await markHeadTasksQueued(client, { limit: BATCH });
+    const now = deps.now().getTime();
+    await ensureJobs(
+      queues.teacherRecords,
+      heads.map((head) => ({
+        name: jobNames[head.kind],
+        jobId: taskJobId(head.kind, head.id),
+        data: { slug: head.slug, taskId: String(head.id) },
+        delayMs: head.availableAt.getTime() - now,
+        retry: syncJobs[head.kind].retry,
+        // the job continues the trace of the change that made the task (bullmq-otel carries it)
+        traceparent: head.traceContext,
+      })),
+    );
+    return heads.length;
+  });
 }
 
+/** The same for pending alerts. */
 async function dispatchAlerts(deps: Deps, queues: Queues): Promise<number> {
-  return deps.prisma.$transaction(async (tx) => {
-    const alerts = await tx.$queryRaw<{ id: bigint }[]>`
-      SELECT id FROM alerts WHERE state = 'pending' ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`;
-    for (const alert of alerts) {
-      await ensureJob({
-        queue: queues.alerts,
+  return inTransaction(deps, async (client) => {
+    // BEGIN in the same simple query: one round trip (see markHeadTasksQueued)
+    const [, update] = (await client.query(`BEGIN;
+      UPDATE alerts SET state = 'queued', updated_at = statement_timestamp() AT TIME ZONE 'UTC'
+      WHERE state = 'pending' AND id IN (
+        SELECT id FROM alerts WHERE state = 'pending' ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
+      RETURNING id::text AS id`)) as unknown as [pg.QueryResult, pg.QueryResult<{ id: string }>];
+    const ids = update.rows.map((row) => BigInt(row.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    await ensureJobs(
+      queues.alerts,
+      ids.map((id) => ({
         name: SLACK_ALERT_JOB,
-        jobId: alertJobId(alert.id),
-        data: { alertId: String(alert.id) },
+        jobId: alertJobId(id),
+        data: { alertId: String(id) },
         delayMs: 0,
         retry: slackAlertRetry,
-      });
-    }
-    if (alerts.length) {
-      await tx.alert.updateMany({ where: { id: { in: alerts.map((a) => a.id) }, state: "pending" }, data: { state: "queued" } });
-    }
-    return alerts.length;
+      })),
+    );
+    return ids.length;
   });
+}
+
+/**
+ * Runs `work` on one pooled connection; `work` opens the transaction (BEGIN travels with its first
+ * statement). Commits only when `work` returns rows: an empty pass rolls back, so that the NOTIFY
+ * its UPDATE fired (the trigger fires per statement, whether rows matched or not) is never
+ * delivered and cannot wake the dispatcher again, forever. A committed batch wakes it once more,
+ * and that pass finds nothing.
+ */
+async function inTransaction(deps: Deps, work: (client: pg.PoolClient) => Promise<number>): Promise<number> {
+  const client = await deps.pool.connect();
+  let broken: Error | undefined;
+  // a connection lost while checked out (waiting on Redis) emits 'error': without a listener that
+  // would crash the process; the pending query fails instead, and the connection is dropped
+  const onError = (error: Error) => (broken = error);
+  client.on("error", onError);
+  try {
+    const count = await work(client);
+    await client.query(count ? "COMMIT" : "ROLLBACK");
+    return count;
+  } catch (error) {
+    // a connection that cannot even roll back is dropped from the pool, not reused mid-transaction
+    await client.query("ROLLBACK").catch((rollbackError: Error) => (broken = rollbackError));
+    throw error;
+  } finally {
+    client.off("error", onError);
+    client.release(broken ?? false);
+  }
 }
 
 export interface Dispatcher {

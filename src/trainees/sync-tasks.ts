@@ -13,6 +13,7 @@
  *   its outcome only while the task is still running under that number. A stale run (a stalled
  *   re-run, a job re-added after a Redis wipe, a task cancelled by support meanwhile) changes nothing.
  */
+import type pg from "pg";
 import { currentTraceparent } from "../trace-context.js";
 import type { Prisma, SyncTask, SyncTaskKind, SyncTaskState, Trainee } from "../generated/prisma/client.js";
 import type { Db } from "../deps.js";
@@ -287,14 +288,69 @@ export async function setRunTrnRequest(db: Db | Tx, fence: Fence, trnRequestId: 
   return count === 1;
 }
 
-/** Dispatcher: these pending tasks are in BullMQ now. */
-export async function markQueued(tx: Tx, ids: bigint[]): Promise<number> {
-  if (!ids.length) return 0;
-  const { count } = await tx.syncTask.updateMany({
-    where: { id: { in: ids }, state: { in: moves.dispatch.from } },
-    data: { state: moves.dispatch.to },
-  });
-  return count;
+/** A head task the dispatcher marked queued: what its job is made of. */
+export interface DispatchedTask {
+  id: bigint;
+  kind: SyncTaskKind;
+  slug: string;
+  availableAt: Date;
+  traceContext: string | null;
+}
+
+/**
+ * Dispatcher: opens a transaction on `client` and, in it, marks up to `limit` head tasks queued
+ * (pending, with nothing unfinished before them in their trainee's line) and locks them, in one
+ * round trip: BEGIN and one `UPDATE … RETURNING` sent as one simple query. The caller puts their
+ * jobs in BullMQ and then COMMITs, or ROLLBACKs on any failure so the tasks stay pending; it also
+ * rolls back when nothing came back, because this statement fires the NOTIFY trigger
+ * (prisma/functions.sql, per statement, matched rows or not) and a committed empty pass would wake
+ * the dispatcher again, forever. Rows another dispatcher holds are skipped (SKIP LOCKED).
+ */
+export async function markHeadTasksQueued(client: pg.ClientBase, options: { limit: number }): Promise<DispatchedTask[]> {
+  if (!Number.isInteger(options.limit) || options.limit < 1) throw new Error(`not a batch size: ${options.limit}`);
+  // The move moves.dispatch (pending → queued). No parameters (the simple query protocol takes
+  // none, and carries BEGIN in the same message): the states are this module's constants and the
+  // limit an integer.
+  const blocking = blockingStates.map((state) => `'${state}'`).join(", ");
+  const [, update] = (await client.query(`BEGIN;
+    WITH heads AS MATERIALIZED (
+      SELECT t.id FROM sync_tasks t
+      WHERE t.state = 'pending'
+        AND NOT EXISTS (
+          SELECT 1 FROM sync_tasks o
+          WHERE o.trainee_id = t.trainee_id
+            AND o.state IN (${blocking})
+            AND (o.phase < t.phase OR (o.phase = t.phase AND o.id < t.id)))
+      ORDER BY t.id
+      LIMIT ${options.limit}
+      FOR UPDATE OF t SKIP LOCKED)
+    UPDATE sync_tasks s
+    SET state = 'queued', updated_at = statement_timestamp() AT TIME ZONE 'UTC'
+    FROM heads h, trainees tr
+    WHERE s.id = h.id AND tr.id = s.trainee_id AND s.state = 'pending'
+    RETURNING s.id::text AS id, s.kind::text AS kind, tr.slug,
+      (extract(epoch FROM s.available_at) * 1000)::float8 AS available_ms, s.trace_context`)) as unknown as [
+    pg.QueryResult,
+    pg.QueryResult<DispatchedRow>,
+  ];
+  return update.rows
+    .map((row) => ({
+      id: BigInt(row.id),
+      kind: row.kind,
+      slug: row.slug,
+      // available_at is a UTC timestamp without time zone (as Prisma writes it): its epoch is UTC's
+      availableAt: new Date(row.available_ms),
+      traceContext: row.trace_context,
+    }))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+interface DispatchedRow {
+  id: string;
+  kind: SyncTaskKind;
+  slug: string;
+  available_ms: number;
+  trace_context: string | null;
 }
 
 /**
