@@ -48,7 +48,9 @@ function bigint(value: unknown, column: string): bigint {
   throw new Error(`${column}: expected a bigint, got ${String(value)}`);
 }
 
+/** A text[] column: NULL reads as [], as Prisma reads it (the column is nullable in the table). */
 function texts(value: unknown, column: string): string[] {
+  if (value === null || value === undefined) return [];
   if (!Array.isArray(value)) throw new Error(`${column}: expected an array`);
   return value.map((item) => text(item, column));
 }

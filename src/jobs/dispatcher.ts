@@ -13,7 +13,7 @@
 import pg from "pg";
 import type { Deps } from "../deps.js";
 import { alertJobId, jobNames, SLACK_ALERT_JOB, taskJobId, type Queues } from "./queues.js";
-import { markHeadTasksQueued } from "../trainees/sync-tasks.js";
+import { DISPATCH_TRANSACTION_MS, markHeadTasksQueued } from "../trainees/sync-tasks.js";
 import { ensureJobs } from "./enqueue.js";
 import { syncJobs } from "./registry.js";
 import { slackAlertRetry } from "./slack-alert.js";
@@ -63,11 +63,12 @@ async function dispatchTaskBatch(deps: Deps, queues: Queues): Promise<number> {
 async function dispatchAlerts(deps: Deps, queues: Queues): Promise<number> {
   return inTransaction(deps, async (client) => {
     // BEGIN in the same simple query: one round trip (see markHeadTasksQueued)
-    const [, update] = (await client.query(`BEGIN;
+    const [, , update] = (await client.query(`BEGIN;
+      SET LOCAL idle_in_transaction_session_timeout = ${DISPATCH_TRANSACTION_MS};
       UPDATE alerts SET state = 'queued', updated_at = statement_timestamp() AT TIME ZONE 'UTC'
       WHERE state = 'pending' AND id IN (
         SELECT id FROM alerts WHERE state = 'pending' ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
-      RETURNING id::text AS id`)) as unknown as [pg.QueryResult, pg.QueryResult<{ id: string }>];
+      RETURNING id::text AS id`)) as unknown as [pg.QueryResult, pg.QueryResult, pg.QueryResult<{ id: string }>];
     const ids = update.rows.map((row) => BigInt(row.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     await ensureJobs(
       queues.alerts,
@@ -97,8 +98,20 @@ async function inTransaction(deps: Deps, work: (client: pg.PoolClient) => Promis
   // would crash the process; the pending query fails instead, and the connection is dropped
   const onError = (error: Error) => (broken = error);
   client.on("error", onError);
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const count = await work(client);
+    // a Redis that hangs without failing ends the pass here (Postgres ends the session too, at the
+    // same time, with the transaction's idle timeout): the rows go back to pending, and a job added
+    // late is found by the next pass's presence check
+    const count = await Promise.race([
+      work(client),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the dispatch pass took over ${DISPATCH_TRANSACTION_MS} ms (Redis not answering?)`)),
+          DISPATCH_TRANSACTION_MS,
+        );
+      }),
+    ]);
     await client.query(count ? "COMMIT" : "ROLLBACK");
     return count;
   } catch (error) {
@@ -106,6 +119,7 @@ async function inTransaction(deps: Deps, work: (client: pg.PoolClient) => Promis
     await client.query("ROLLBACK").catch((rollbackError: Error) => (broken = rollbackError));
     throw error;
   } finally {
+    clearTimeout(timer);
     client.off("error", onError);
     client.release(broken ?? false);
   }

@@ -33,8 +33,9 @@ export function lockLifetimeMs(maxCalls: number, apiTimeoutMs: number, slotWaitM
 
 /**
  * How long a job waits for a pool connection to hold its lock: all of them may be busy (each running
- * job holds one for its API calls) and one comes free as soon as a job ends. Past this the job is
- * retried as database_unavailable, without spending an attempt.
+ * job holds one for its API calls) and one comes free as soon as a job ends. Past this the run fails
+ * as database_unavailable, a transient class: retried with backoff, spending an attempt (as
+ * Prisma's wait to start a transaction did).
  */
 const CONNECT_WAIT_MS = 30_000;
 

@@ -13,7 +13,8 @@ import { recordEvent } from "./events.js";
 import { cancelTasks, enqueueSyncTask } from "./sync-tasks.js";
 import { activeTrnRequest, openTrnRequest } from "./trn-requests.js";
 import type { TrnPollConfig } from "./trn-schedule.js";
-import { acceptDocumentLean, traineeFromRow, type SyncState } from "./create-trainee.js";
+import { acceptDocumentLean, type SyncState } from "./create-trainee.js";
+import { traineeFromRow } from "../db/rows.js";
 
 export type AcceptResult =
   /** `sync`: the trainee's sync state, read with the write (the lean path); absent, the caller reads it */

@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { SyncEvent, SyncTask, Trainee } from "../generated/prisma/client.js";
 import { currentTraceparent } from "../trace-context.js";
+import { syncTaskFromRow, traineeFromRow } from "../db/rows.js";
 import type { TraineeDocument } from "./document.js";
 import { documentHash, rowFields } from "./records.js";
 import { decideState, syncWorkFor } from "./state-machine.js";
@@ -39,6 +40,19 @@ export interface LeanAcceptOptions {
   clock?: Date;
 }
 
+/** A UTF-16 surrogate without its pair: valid in a JS string (and so in a validated document), not in UTF-8. */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A jsonb parameter. Postgres refuses a JSON text escaping a lone surrogate (`"\ud800"`, 22P02),
+ * where the general path's text parameters store it as U+FFFD (Node encodes it so in UTF-8): the
+ * same replacement here, so that both paths store the same text and such a document is not a 500.
+ */
+function jsonParameter(value: unknown): string | null {
+  if (value === null) return null;
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === "string" ? item.replace(loneSurrogate, "\uFFFD") : item));
+}
+
 const acceptStatement = "SELECT trs_sync_accept_document($1, $2, $3, $4, $5, $6, $7, $8) AS result";
 
 /**
@@ -56,10 +70,10 @@ export async function acceptDocumentLean(options: LeanAcceptOptions): Promise<Le
     values: [
       doc.slug,
       hash,
-      create?.trainee ?? null,
-      create?.request ?? null,
-      JSON.stringify(create?.tasks ?? []),
-      create?.event ?? null,
+      jsonParameter(create?.trainee ?? null),
+      jsonParameter(create?.request ?? null),
+      jsonParameter(create?.tasks ?? []),
+      jsonParameter(create?.event ?? null),
       create ? currentTraceparent() : null,
       utc(options.clock ?? new Date()),
     ],
@@ -126,72 +140,6 @@ const text = (value: unknown) => (value === null || value === undefined ? null :
 const int = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 /** timestamp(3) as to_jsonb writes it: `2026-12-03T08:35:20.12`, UTC without the zone */
 const timestamp = (value: unknown) => (value === null || value === undefined ? null : new Date(`${String(value)}Z`));
-/** a date as Prisma returns it: midnight UTC */
-const day = (value: unknown) => (value === null || value === undefined ? null : new Date(`${String(value)}T00:00:00.000Z`));
-
-/** A trainees row (to_jsonb) as the Prisma client returns it. */
-export function traineeFromRow(row: Row): Trainee {
-  return {
-    id: String(row.id),
-    slug: String(row.slug),
-    trn: text(row.trn),
-    state: row.state as Trainee["state"],
-    firstNames: String(row.first_names),
-    middleNames: text(row.middle_names),
-    lastName: String(row.last_name),
-    dateOfBirth: day(row.date_of_birth)!,
-    sex: text(row.sex),
-    email: text(row.email),
-    trainingRoute: text(row.training_route),
-    providerUkprn: text(row.provider_ukprn),
-    providerName: text(row.provider_name),
-    ittStartDate: day(row.itt_start_date),
-    ittEndDate: day(row.itt_end_date),
-    traineeStartDate: day(row.trainee_start_date),
-    studyMode: text(row.study_mode),
-    courseSubjects: ((row.course_subjects as string[] | null) ?? []).map(String),
-    courseMinAge: int(row.course_min_age),
-    courseMaxAge: int(row.course_max_age),
-    ittQualificationAim: text(row.itt_qualification_aim),
-    nationalInsuranceNumber: text(row.national_insurance_number),
-    trainingCountry: text(row.training_country),
-    outcomeDate: day(row.outcome_date),
-    withdrawDate: day(row.withdraw_date),
-    documentHash: String(row.document_hash),
-    submittedForTrnAt: timestamp(row.submitted_for_trn_at),
-    trnReceivedAt: timestamp(row.trn_received_at),
-    recommendedForAwardAt: timestamp(row.recommended_for_award_at),
-    awardedAt: day(row.awarded_at),
-    discardedAt: timestamp(row.discarded_at),
-    createdAt: timestamp(row.created_at)!,
-    updatedAt: timestamp(row.updated_at)!,
-  };
-}
-
-function taskFromRow(row: Row): SyncTask {
-  return {
-    id: BigInt(String(row.id)),
-    traineeId: String(row.trainee_id),
-    kind: row.kind as SyncTask["kind"],
-    phase: Number(row.phase),
-    state: row.state as SyncTask["state"],
-    trnRequestId: text(row.trn_request_id),
-    traceContext: text(row.trace_context),
-    availableAt: timestamp(row.available_at)!,
-    attempts: Number(row.attempts),
-    claimCount: Number(row.claim_count),
-    stalls: Number(row.stalls),
-    errorClass: text(row.error_class),
-    httpStatus: int(row.http_status),
-    errorCode: int(row.error_code),
-    errorMessage: text(row.error_message),
-    failedAt: timestamp(row.failed_at),
-    startedAt: timestamp(row.started_at),
-    finishedAt: timestamp(row.finished_at),
-    createdAt: timestamp(row.created_at)!,
-    updatedAt: timestamp(row.updated_at)!,
-  };
-}
 
 function eventFromRow(row: Row): SyncEvent {
   return {
@@ -212,7 +160,10 @@ function eventFromRow(row: Row): SyncEvent {
 }
 
 function syncStateFromRow(result: { tasks?: Row[]; lastEvent?: Row | null }): SyncState {
-  return { tasks: (result.tasks ?? []).map(taskFromRow), lastEvent: result.lastEvent ? eventFromRow(result.lastEvent) : null };
+  return {
+    tasks: (result.tasks ?? []).map((row) => syncTaskFromRow(row)),
+    lastEvent: result.lastEvent ? eventFromRow(result.lastEvent) : null,
+  };
 }
 
 /** The sync state of a trainee in one statement (after the general path has written). */

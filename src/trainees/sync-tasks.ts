@@ -306,13 +306,22 @@ export interface DispatchedTask {
  * (prisma/functions.sql, per statement, matched rows or not) and a committed empty pass would wake
  * the dispatcher again, forever. Rows another dispatcher holds are skipped (SKIP LOCKED).
  */
+/**
+ * The longest a dispatcher's transaction may stay open while it puts the jobs in BullMQ: past it the
+ * dispatcher gives up the pass and Postgres ends the session, so that a Redis that hangs without
+ * failing (a frozen node, a network black hole) never holds these rows locked against support
+ * actions, discards and PUTs.
+ */
+export const DISPATCH_TRANSACTION_MS = 60_000;
+
 export async function markHeadTasksQueued(client: pg.ClientBase, options: { limit: number }): Promise<DispatchedTask[]> {
   if (!Number.isInteger(options.limit) || options.limit < 1) throw new Error(`not a batch size: ${options.limit}`);
   // The move moves.dispatch (pending → queued). No parameters (the simple query protocol takes
   // none, and carries BEGIN in the same message): the states are this module's constants and the
   // limit an integer.
   const blocking = blockingStates.map((state) => `'${state}'`).join(", ");
-  const [, update] = (await client.query(`BEGIN;
+  const [, , update] = (await client.query(`BEGIN;
+    SET LOCAL idle_in_transaction_session_timeout = ${DISPATCH_TRANSACTION_MS};
     WITH heads AS MATERIALIZED (
       SELECT t.id FROM sync_tasks t
       WHERE t.state = 'pending'
@@ -330,6 +339,7 @@ export async function markHeadTasksQueued(client: pg.ClientBase, options: { limi
     WHERE s.id = h.id AND tr.id = s.trainee_id AND s.state = 'pending'
     RETURNING s.id::text AS id, s.kind::text AS kind, tr.slug,
       (extract(epoch FROM s.available_at) * 1000)::float8 AS available_ms, s.trace_context`)) as unknown as [
+    pg.QueryResult,
     pg.QueryResult,
     pg.QueryResult<DispatchedRow>,
   ];

@@ -92,6 +92,19 @@ describe("a trainee read with plain SQL", () => {
   });
 });
 
+describe("a trainee whose course_subjects is NULL (the column is nullable)", () => {
+  it("reads as Prisma reads it, and its task is claimed", async () => {
+    const { id } = await traineeWithNulls();
+    await world.deps.pool.query("UPDATE trainees SET course_subjects = NULL WHERE id = $1", [id]);
+    const prisma = await world.deps.prisma.trainee.findUniqueOrThrow({ where: { id } });
+    expect(traineeFromRow(await traineeJson(id))).toStrictEqual(prisma);
+    const task = await world.deps.prisma.syncTask.create({ data: { traineeId: id, kind: "register_for_trn", phase: 0 } });
+    const claim = await claimTask(world.deps.pool, { taskId: task.id, attempt: 1, now: new Date(), maxStalls: 5 });
+    expect(claim.kind).toBe("claimed");
+    if (claim.kind === "claimed") expect(claim.trainee.courseSubjects).toEqual([]);
+  });
+});
+
 describe("a sync task read with plain SQL", () => {
   it("is what Prisma reads, with every column set and with nulls", async () => {
     const trainee = await traineeWithEverything();
