@@ -13,7 +13,7 @@
 import pg from "pg";
 import type { Deps } from "../deps.js";
 import { alertJobId, jobNames, SLACK_ALERT_JOB, taskJobId, type Queues } from "./queues.js";
-import { DISPATCH_TRANSACTION_MS, markHeadTasksQueued } from "../trainees/sync-tasks.js";
+import { DISPATCH_TRANSACTION_MS, markHeadTasksQueued, wholeMs } from "../trainees/sync-tasks.js";
 import { ensureJobs } from "./enqueue.js";
 import { syncJobs } from "./registry.js";
 import { slackAlertRetry } from "./slack-alert.js";
@@ -22,15 +22,21 @@ const BATCH = 500;
 const FALLBACK_INTERVAL_MS = 5_000;
 export const DISPATCH_CHANNEL = "trs_sync_dispatch";
 
+export interface DispatchOptions {
+  /** the longest a batch's transaction stays open while its jobs go to BullMQ (DISPATCH_TRANSACTION_MS) */
+  transactionMs?: number;
+}
+
 /** One pass: dispatches every head task and pending alert; returns how many it handed to BullMQ. */
-export async function dispatchOnce(deps: Deps, queues: Queues): Promise<number> {
+export async function dispatchOnce(deps: Deps, queues: Queues, options: DispatchOptions = {}): Promise<number> {
+  const limitMs = options.transactionMs ?? DISPATCH_TRANSACTION_MS;
   let total = 0;
   for (;;) {
-    const count = await dispatchTaskBatch(deps, queues);
+    const count = await dispatchTaskBatch(deps, queues, limitMs);
     total += count;
     if (count < BATCH) break;
   }
-  total += await dispatchAlerts(deps, queues);
+  total += await dispatchAlerts(deps, queues, limitMs);
   return total;
 }
 
@@ -39,9 +45,9 @@ export async function dispatchOnce(deps: Deps, queues: Queues): Promise<number> 
  * to BullMQ (ensureJobs: two round trips for new jobs), then COMMIT. Any failure rolls back, so
  * the tasks stay pending; a job added before the failure is found again by the next pass.
  */
-async function dispatchTaskBatch(deps: Deps, queues: Queues): Promise<number> {
-  return inTransaction(deps, async (client) => {
-    const heads = await markHeadTasksQueued(client, { limit: BATCH });
+async function dispatchTaskBatch(deps: Deps, queues: Queues, limitMs: number): Promise<number> {
+  return inTransaction(deps, limitMs, async (client) => {
+    const heads = await markHeadTasksQueued(client, { limit: BATCH, transactionMs: limitMs });
     const now = deps.now().getTime();
     await ensureJobs(
       queues.teacherRecords,
@@ -60,11 +66,11 @@ async function dispatchTaskBatch(deps: Deps, queues: Queues): Promise<number> {
 }
 
 /** The same for pending alerts. */
-async function dispatchAlerts(deps: Deps, queues: Queues): Promise<number> {
-  return inTransaction(deps, async (client) => {
+async function dispatchAlerts(deps: Deps, queues: Queues, limitMs: number): Promise<number> {
+  return inTransaction(deps, limitMs, async (client) => {
     // BEGIN in the same simple query: one round trip (see markHeadTasksQueued)
     const [, , update] = (await client.query(`BEGIN;
-      SET LOCAL idle_in_transaction_session_timeout = ${DISPATCH_TRANSACTION_MS};
+      SET LOCAL idle_in_transaction_session_timeout = ${wholeMs(limitMs)};
       UPDATE alerts SET state = 'queued', updated_at = statement_timestamp() AT TIME ZONE 'UTC'
       WHERE state = 'pending' AND id IN (
         SELECT id FROM alerts WHERE state = 'pending' ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
@@ -91,7 +97,7 @@ async function dispatchAlerts(deps: Deps, queues: Queues): Promise<number> {
  * delivered and cannot wake the dispatcher again, forever. A committed batch wakes it once more,
  * and that pass finds nothing.
  */
-async function inTransaction(deps: Deps, work: (client: pg.PoolClient) => Promise<number>): Promise<number> {
+async function inTransaction(deps: Deps, limitMs: number, work: (client: pg.PoolClient) => Promise<number>): Promise<number> {
   const client = await deps.pool.connect();
   let broken: Error | undefined;
   // a connection lost while checked out (waiting on Redis) emits 'error': without a listener that
@@ -106,10 +112,7 @@ async function inTransaction(deps: Deps, work: (client: pg.PoolClient) => Promis
     const count = await Promise.race([
       work(client),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`the dispatch pass took over ${DISPATCH_TRANSACTION_MS} ms (Redis not answering?)`)),
-          DISPATCH_TRANSACTION_MS,
-        );
+        timer = setTimeout(() => reject(new Error(`the dispatch pass took over ${limitMs} ms (Redis not answering?)`)), limitMs);
       }),
     ]);
     await client.query(count ? "COMMIT" : "ROLLBACK");

@@ -314,14 +314,23 @@ export interface DispatchedTask {
  */
 export const DISPATCH_TRANSACTION_MS = 60_000;
 
-export async function markHeadTasksQueued(client: pg.ClientBase, options: { limit: number }): Promise<DispatchedTask[]> {
+/** A whole, positive number of milliseconds, safe to write into SQL text. */
+export function wholeMs(ms: number): number {
+  if (!Number.isFinite(ms) || ms < 1) throw new Error(`not a duration: ${ms}`);
+  return Math.ceil(ms);
+}
+
+export async function markHeadTasksQueued(
+  client: pg.ClientBase,
+  options: { limit: number; transactionMs?: number },
+): Promise<DispatchedTask[]> {
   if (!Number.isInteger(options.limit) || options.limit < 1) throw new Error(`not a batch size: ${options.limit}`);
   // The move moves.dispatch (pending → queued). No parameters (the simple query protocol takes
   // none, and carries BEGIN in the same message): the states are this module's constants and the
   // limit an integer.
   const blocking = blockingStates.map((state) => `'${state}'`).join(", ");
   const [, , update] = (await client.query(`BEGIN;
-    SET LOCAL idle_in_transaction_session_timeout = ${DISPATCH_TRANSACTION_MS};
+    SET LOCAL idle_in_transaction_session_timeout = ${wholeMs(options.transactionMs ?? DISPATCH_TRANSACTION_MS)};
     WITH heads AS MATERIALIZED (
       SELECT t.id FROM sync_tasks t
       WHERE t.state = 'pending'

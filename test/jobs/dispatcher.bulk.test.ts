@@ -83,6 +83,25 @@ describe("the dispatcher in bulk", () => {
     for (const id of ids) expect(await queue.getJob(jobIdOf(id))).toBeDefined();
   });
 
+  it("gives up a pass whose Redis hangs without failing, and its rows are pending and unlocked again", async () => {
+    const ids = await pendingTrainees(world.deps, 3);
+    const queue = world.queues.teacherRecords;
+    const hung = vi.spyOn(queue, "addBulk").mockImplementationOnce(() => new Promise(() => {}));
+    try {
+      await expect(dispatchOnce(world.deps, world.queues, { transactionMs: 300 })).rejects.toThrow(/took over 300 ms/);
+    } finally {
+      hung.mockRestore();
+    }
+    expect(await states(world.deps, ids)).toEqual(ids.map(() => "pending"));
+    // nothing holds them: a support action's row lock is granted at once
+    const locked = await world.deps.pool.query(`SELECT id FROM sync_tasks WHERE id = ANY($1::bigint[]) FOR UPDATE NOWAIT`, [
+      ids.map(String),
+    ]);
+    expect(locked.rowCount).toBe(ids.length);
+    expect(await dispatchOnce(world.deps, world.queues)).toBeGreaterThanOrEqual(ids.length);
+    expect(await states(world.deps, ids)).toEqual(ids.map(() => "queued"));
+  });
+
   it("adds new jobs with ensureJob's options, and replaces a finished job BullMQ still holds, as ensureJob does", async () => {
     const [fresh, parked] = await pendingTrainees(world.deps, 2);
     const queue = world.queues.teacherRecords;
