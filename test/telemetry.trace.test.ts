@@ -38,8 +38,14 @@ describe("tracing", () => {
       const t = await h.trainee(doc.slug);
       return t.trn && t.sync.pending.length === 0;
     });
-    await telemetry!.flush();
-    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === callerTrace);
+    // a job records its outcome before its processor returns, and its span ends only then
+    const traced = () => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === callerTrace);
+    const jobsEnded = () => traced().filter((s) => s.name === "process teacher-records").length >= 2;
+    await h.waitFor("both jobs' spans ended", async () => {
+      await telemetry!.flush();
+      return jobsEnded();
+    });
+    const spans = traced();
 
     if (process.env.PRINT_TRACE) {
       const depth = (s: ReadableSpan): number => {
