@@ -63,7 +63,7 @@ export async function acceptDocumentLean(options: LeanAcceptOptions): Promise<Le
   const { doc } = options;
   const hash = documentHash(doc);
   const create = newTrainee(options);
-  const { rows } = await query<{ result: RawResult }>(options.pool, {
+  const { rows } = await options.pool.query<{ result: RawResult }>({
     // a named statement: parsed and planned once per connection
     name: "trs_sync_accept_document",
     text: acceptStatement,
@@ -168,31 +168,10 @@ function syncStateFromRow(result: { tasks?: Row[]; lastEvent?: Row | null }): Sy
 
 /** The sync state of a trainee in one statement (after the general path has written). */
 export async function readSyncState(pool: pg.Pool, traineeId: string): Promise<SyncState> {
-  const { rows } = await query<{ result: { tasks: Row[]; lastEvent: Row | null } }>(pool, {
+  const { rows } = await pool.query<{ result: { tasks: Row[]; lastEvent: Row | null } }>({
     name: "trs_sync_trainee_sync",
     text: "SELECT trs_sync_trainee_sync($1::uuid) AS result",
     values: [traineeId],
   });
   return syncStateFromRow(rows[0]!.result);
-}
-
-/**
- * pool.query, with a Postgres out of reach reported as Prisma's errors are (SQLSTATE 08006): the
- * web app answers 503 "nothing was stored" (errors.ts isDatabaseUnavailable), not 500. pg gives a
- * refused or broken connection no SQLSTATE, only the system's code or a message.
- */
-async function query<R extends pg.QueryResultRow>(pool: pg.Pool, config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
-  try {
-    return await pool.query<R>(config);
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const message = error instanceof Error ? error.message : "";
-    if (
-      (typeof code === "string" && /^E[A-Z]+$/.test(code)) ||
-      /connection terminated|timeout exceeded when trying to connect/i.test(message)
-    ) {
-      throw Object.assign(new Error("Postgres could not be reached", { cause: error }), { code: "08006" });
-    }
-    throw error;
-  }
 }
